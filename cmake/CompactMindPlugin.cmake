@@ -1,0 +1,24 @@
+# compactmind_add_plugin(<name> <sources>...)
+# Builds a method plugin `libcm-<name>.so` against the SDK: only the C entry point is exported
+# (hidden visibility), the SDK and LibTorch are linked, and the library is named with the pattern the
+# host's discovery matches (docs/plugin-authoring.md). Used in-tree and, through
+# find_package(CompactMind), by third parties.
+function(compactmind_add_plugin name)
+  set(target "cm-${name}")
+  add_library(${target} MODULE ${ARGN})
+  if(TARGET CompactMind::sdk)
+    target_link_libraries(${target} PRIVATE CompactMind::sdk)
+  else()
+    target_link_libraries(${target} PRIVATE compactmind_sdk)
+  endif()
+  set_target_properties(${target} PROPERTIES
+    PREFIX "lib"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(DEFINED COMPACTMIND_BUILD_PLUGIN_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${COMPACTMIND_BUILD_PLUGIN_DIR}")
+  endif()
+  if(DEFINED COMPACTMIND_INSTALL_PLUGIN_DIR AND COMPACTMIND_INSTALL_BUILTIN_PLUGINS)
+    install(TARGETS ${target} LIBRARY DESTINATION "${COMPACTMIND_INSTALL_PLUGIN_DIR}")
+  endif()
+endfunction()

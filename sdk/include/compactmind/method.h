@@ -1,0 +1,89 @@
+// The C++ tier of a plugin: a Method subclass and one COMPACTMIND_PLUGIN(...) line. The macro emits
+// the single exported C entry point and wraps every call so that no exception crosses the boundary
+// (each becomes a cm_status with the exception's message). Authoring guide: docs/plugin-authoring.md.
+#pragma once
+
+#include "compactmind/llama_model.h"
+#include "compactmind/method_context.h"
+#include "compactmind/param_space.h"
+#include "compactmind/plugin_abi.h"
+#include "compactmind/version.h"
+
+#include <string>
+
+namespace compactmind {
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  // Compresses `model` in place. Throw std::exception (with a message a user can act on) on failure.
+  virtual void apply(LlamaModel& model, const Params& params, MethodContext& context) = 0;
+};
+
+namespace plugin_detail {
+cm_status ok_status();
+cm_status error_status(const char* message);
+// Runs `body`, converting any exception into a failure status.
+template <typename Body>
+cm_status guarded(Body&& body) noexcept {
+  try {
+    body();
+    return ok_status();
+  } catch (const std::exception& error) {
+    return error_status(error.what());
+  } catch (...) {
+    return error_status("unknown exception (not derived from std::exception)");
+  }
+}
+}  // namespace plugin_detail
+
+}  // namespace compactmind
+
+// COMPACTMIND_PLUGIN(MethodClass, "name", "version", CM_KIND_..., "description", space_expr)
+// space_expr: an expression of type compactmind::SpaceBuilder, evaluated once when the host asks for
+// the descriptor. If it throws, the descriptor's space_json is null and the host rejects the plugin.
+#define COMPACTMIND_PLUGIN(MethodClass, kName, kVersion, kKind, kDescription, space_expr)           \
+  namespace {                                                                                     \
+  cm_status cm_plugin_create(cm_method** out) {                                                    \
+    return ::compactmind::plugin_detail::guarded(                                                 \
+        [&] { *out = reinterpret_cast<cm_method*>(static_cast<::compactmind::Method*>(new MethodClass())); }); \
+  }                                                                                               \
+  void cm_plugin_destroy(cm_method* method) { delete reinterpret_cast<::compactmind::Method*>(method); } \
+  cm_status cm_plugin_apply(cm_method* method, cm_model* model, const char* params_json,          \
+                            cm_context* context) {                                                \
+    return ::compactmind::plugin_detail::guarded([&] {                                            \
+      reinterpret_cast<::compactmind::Method*>(method)->apply(                                    \
+          *reinterpret_cast<::compactmind::LlamaModel*>(model),                                   \
+          ::compactmind::Params(nlohmann::json::parse(params_json)),                              \
+          *reinterpret_cast<::compactmind::MethodContext*>(context));                             \
+    });                                                                                           \
+  }                                                                                               \
+  const char* cm_plugin_space_json() noexcept {                                                   \
+    static const std::string text = [] {                                                          \
+      try {                                                                                       \
+        return ::compactmind::SpaceBuilder(space_expr).to_json();                                 \
+      } catch (...) {                                                                             \
+        return std::string();                                                                     \
+      }                                                                                           \
+    }();                                                                                          \
+    return text.empty() ? nullptr : text.c_str();                                                 \
+  }                                                                                               \
+  }                                                                                               \
+  extern "C" __attribute__((visibility("default"))) const cm_plugin_descriptor*                   \
+  cm_plugin_get_descriptor(void) noexcept {                                                       \
+    static const cm_plugin_descriptor descriptor = {                                              \
+        CM_ABI_VERSION,                                                                           \
+        static_cast<uint32_t>(sizeof(cm_plugin_descriptor)),                                      \
+        kName,                                                                                    \
+        kVersion,                                                                                 \
+        kKind,                                                                                    \
+        kDescription,                                                                             \
+        COMPACTMIND_SDK_VERSION,                                                                  \
+        COMPACTMIND_TORCH_VERSION,                                                                \
+        _GLIBCXX_USE_CXX11_ABI,                                                                   \
+        cm_plugin_space_json(),                                                                   \
+        &cm_plugin_create,                                                                        \
+        &cm_plugin_destroy,                                                                       \
+        &cm_plugin_apply};                                                                        \
+    return &descriptor;                                                                           \
+  }

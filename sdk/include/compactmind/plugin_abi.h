@@ -1,0 +1,87 @@
+/* CompactMind plugin ABI — the one plain-C contract between the host and a plugin library.
+ *
+ * A plugin library exports exactly one symbol, `cm_plugin_get_descriptor`, returning a pointer to a
+ * static descriptor. The host reads `abi_version` and `struct_size` before anything else, then the
+ * build fingerprint (LibTorch version, C++ ABI); only when those match does it call the function
+ * pointers, whose opaque handles are the SDK's C++ objects. Rules: docs/abi.md.
+ * Strings are UTF-8, NUL-terminated, owned by the plugin and valid for the life of the process. */
+#ifndef COMPACTMIND_PLUGIN_ABI_H
+#define COMPACTMIND_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped only for changes that are not "append a field at the end" (docs/abi.md). */
+#define CM_ABI_VERSION 1u
+
+/* The exported entry point's name, as the host looks it up. */
+#define CM_PLUGIN_ENTRY_POINT "cm_plugin_get_descriptor"
+
+typedef enum cm_plugin_kind {
+  CM_KIND_PRUNING = 1,
+  CM_KIND_QUANTIZATION = 2,
+  CM_KIND_RETRAINING = 3,
+  CM_KIND_OTHER = 4
+} cm_plugin_kind;
+
+/* Fixed-size status returned by value: no allocation crosses the boundary, so nobody frees it. */
+#define CM_STATUS_MESSAGE_CAPACITY 1024
+typedef struct cm_status {
+  int32_t code; /* 0 = ok; anything else = failure described by message (since ABI 1) */
+  char message[CM_STATUS_MESSAGE_CAPACITY]; /* UTF-8, NUL-terminated, truncated to fit (since ABI 1) */
+} cm_status;
+
+/* Opaque handles. Behind them: compactmind::Method, compactmind::LlamaModel and
+ * compactmind::MethodContext (sdk/include/compactmind/). Only used after the build-fingerprint check. */
+typedef struct cm_method cm_method;
+typedef struct cm_model cm_model;
+typedef struct cm_context cm_context;
+
+typedef struct cm_plugin_descriptor {
+  uint32_t abi_version; /* CM_ABI_VERSION the plugin was built with; never moves (since ABI 1) */
+  uint32_t struct_size; /* sizeof(cm_plugin_descriptor) at build time; gates appended fields (since ABI 1) */
+  const char* name;          /* unique plugin name, e.g. "smoothquant"; plugin-owned (since ABI 1) */
+  const char* version;       /* plugin's own version, e.g. "1.0.0"; plugin-owned (since ABI 1) */
+  int32_t kind;              /* a cm_plugin_kind value (since ABI 1) */
+  const char* description;   /* one line for people; plugin-owned (since ABI 1) */
+  const char* sdk_version;   /* compactmind SDK version built against, "MAJOR.MINOR.PATCH" (since ABI 1) */
+  const char* torch_version; /* LibTorch version built against, e.g. "1.13.0" (since ABI 1) */
+  int32_t cxx11_abi;         /* value of _GLIBCXX_USE_CXX11_ABI at build time (since ABI 1) */
+  const char* space_json;    /* declared hyperparameter space, JSON text (docs/abi.md) (since ABI 1) */
+  /* Creates the method object; *out is owned by the plugin and released with destroy_method. */
+  cm_status (*create_method)(cm_method** out); /* since ABI 1 */
+  void (*destroy_method)(cm_method* method);   /* since ABI 1 */
+  /* Applies the method in place to model. params_json: a JSON object with every declared parameter
+   * resolved (defaults filled in by the host). Never throws. */
+  cm_status (*apply)(cm_method* method, cm_model* model, const char* params_json,
+                     cm_context* context); /* since ABI 1 */
+  /* ---- End of ABI version 1 — append below only, gated by struct_size. ---- */
+} cm_plugin_descriptor;
+
+typedef const cm_plugin_descriptor* (*cm_plugin_get_descriptor_fn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+
+/* Freeze ABI 1's layout: moving any of these is an ABI break. */
+static_assert(offsetof(cm_plugin_descriptor, abi_version) == 0, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, struct_size) == 4, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, name) == 8, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, version) == 16, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, kind) == 24, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, description) == 32, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, sdk_version) == 40, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, torch_version) == 48, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, cxx11_abi) == 56, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, space_json) == 64, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, create_method) == 72, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, destroy_method) == 80, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, apply) == 88, "ABI 1 layout");
+static_assert(sizeof(cm_plugin_descriptor) == 96, "ABI 1 size");
+#endif
+
+#endif /* COMPACTMIND_PLUGIN_ABI_H */
