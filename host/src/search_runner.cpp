@@ -1,16 +1,14 @@
-// The search behind `compactmind search` (search_runner.h). The search library (search/) owns the
-// space, the samplers, the pruner, storage and reports; this file connects them to the plugins, the
-// executor and the evaluator.
+// The search behind `compactmind search` (search_runner.h). The search library (search/, its
+// SearchSession) owns the space, the samplers, the pruner, the study file and the reports; this file
+// connects them to the plugins, the executor and the evaluator.
 #include "compactmind/host/search_runner.h"
 
 #include "compactmind/host/model_evaluator.h"
 #include "compactmind/host/pipeline.h"
 #include "compactmind/host/pipeline_executor.h"
 #include "compactmind/log.h"
-#include "compactmind/search/pareto.h"
-#include "compactmind/search/pipeline_space.h"
 #include "compactmind/search/report_writer.h"
-#include "compactmind/search/study.h"
+#include "compactmind/search/search_session.h"
 
 #include <algorithm>
 #include <chrono>
@@ -28,76 +26,48 @@ std::string format(const char* pattern, double value) {
   return text;
 }
 
-std::vector<std::string> objective_names(const std::string& objective) {
-  if (objective == "ppl") return {"ppl"};
-  if (objective == "pareto") return {"ppl", "size_ratio"};
-  throw std::invalid_argument("--objective '" + objective + "': expected ppl or pareto");
-}
-
-// What makes two runs' trials comparable: resuming with any of these changed would mix trials scored
-// differently in one study.
-nlohmann::json comparable_config(const SearchOptions& options) {
+// What else makes two runs' trials comparable, beyond what the search session checks itself
+// (strategy, seed, retrain, target ratio, objective): resuming with any of these changed would mix
+// trials scored on different data in one study.
+nlohmann::json evaluation_identity(const SearchOptions& options) {
   return {{"model", options.data.model_dir},
           {"data", options.data.data},
           {"seqlen", options.data.seqlen},
           {"eval_windows", options.eval_windows},
+          {"eval_chunks", options.eval_chunks},
           {"calib_data", options.data.calib_data},
           {"calib_samples", options.data.calib_samples},
           {"calib_seqlen", options.data.calib_seqlen},
-          {"train_data", options.data.train_data},
-          {"target_ratio", options.target_ratio ? nlohmann::json(*options.target_ratio) : nlohmann::json(nullptr)},
-          {"strategy", options.strategy},
-          {"seed", options.data.seed}};
+          {"train_data", options.data.train_data}};
 }
 
-void check_resumed_config(const search::Study& study, const SearchOptions& options, const std::string& path) {
-  const nlohmann::json now = comparable_config(options);
-  const nlohmann::json& stored = study.record().config;
+void check_resumed_identity(const search::SearchSession& session, const SearchOptions& options) {
+  const nlohmann::json now = evaluation_identity(options);
+  const nlohmann::json stored = session.study().record().config.value("extra", nlohmann::json::object());
   for (const auto& [key, value] : now.items()) {
     const auto found = stored.find(key);
     if (found == stored.end() || *found != value)
-      throw std::runtime_error("cannot resume study '" + options.study_name + "' in '" + path + "': it was run with " +
-                               key + " = " + (found == stored.end() ? std::string("(unset)") : found->dump()) +
-                               ", now " + value.dump() +
+      throw std::runtime_error("cannot resume study '" + options.study_name + "' in '" + options.storage +
+                               "': it was run with " + key + " = " +
+                               (found == stored.end() ? std::string("(unset)") : found->dump()) + ", now " +
+                               value.dump() +
                                "; its trials would not be comparable — use the same options or another --storage file");
   }
 }
 
-std::string trial_result_text(const search::Trial& trial) {
-  switch (trial.state) {
-    case search::TrialState::kComplete: {
-      std::string text = "ppl " + format("%.4f", trial.values.at("ppl")) + ", size ratio " +
-                         format("%.4f", trial.values.at("size_ratio"));
-      return trial.feasible() ? text : text + " (infeasible: over the target ratio)";
-    }
-    case search::TrialState::kPruned: return "pruned (" + trial.error + ")";
-    case search::TrialState::kFailed: return "failed: " + trial.error;
-    case search::TrialState::kRunning: return "running";
-  }
-  return "?";
-}
-
-nlohmann::json trial_summary(const search::Trial& trial) {
-  return {{"number", trial.number},
-          {"ppl", trial.values.at("ppl")},
-          {"size_ratio", trial.values.at("size_ratio")},
-          {"params", trial.params},
-          {"pipeline", trial.pipeline},
-          {"pipeline_text", search::describe_pipeline(trial.pipeline)}};
-}
-
-// The objective: execute the sampled pipeline, check the size constraint, evaluate in chunks.
+// The objective: execute the sampled pipeline, measure its size, evaluate it in chunks.
 search::TrialOutcome evaluate_trial(const PipelineExecutor& executor, const SearchOptions& options,
                                     const search::Trial& trial, search::TrialReporter& reporter) {
+  log_info("trial " + std::to_string(trial.number + 1) + "/" + std::to_string(options.n_trials) + " starts: " +
+           search::describe_pipeline(trial.pipeline));
   const Pipeline pipeline = resolve_pipeline(trial.pipeline, executor.registry());
   const ExecutedPipeline executed = executor.execute(pipeline, options.data.seed);
   for (const auto& step : executed.steps) reporter.add_step_time(step.method, step.seconds);
 
   const int64_t size_bytes = compressed_size_bytes(executor, executed.model);
   const double size_ratio = compressed_size_ratio(executor, size_bytes);
-  std::vector<double> constraints;
-  if (options.target_ratio) constraints.push_back(size_ratio - *options.target_ratio);  // ≤ 0: satisfied
-  reporter.set_constraints(constraints);
+  // Known before the evaluation: kept (with its constraint) even if the trial is pruned.
+  reporter.set_value(search::SearchSession::kSizeRatio, size_ratio);
   const bool feasible = !options.target_ratio || size_ratio <= *options.target_ratio;
 
   const int64_t chunk = std::max<int64_t>(1, (options.eval_windows + options.eval_chunks - 1) / options.eval_chunks);
@@ -110,6 +80,7 @@ search::TrialOutcome evaluate_trial(const PipelineExecutor& executor, const Sear
   std::string pruned_because;
   score_options.on_chunk = [&](int64_t done, int64_t total, double ppl) {
     if (!std::isfinite(ppl)) return true;  // the evaluator fails the trial at the end
+    // The step is the number of windows evaluated: the same windows for every trial.
     const bool prune = reporter.report(static_cast<int>(done), ppl);
     if (prune && feasible && done < total) {
       pruned_because = "PPL " + format("%.4f", ppl) + " after " + std::to_string(done) + "/" + std::to_string(total) +
@@ -129,12 +100,11 @@ search::TrialOutcome evaluate_trial(const PipelineExecutor& executor, const Sear
     throw search::TrialPruned(pruned_because);
   }
   search::TrialOutcome outcome;
-  outcome.values = {{"ppl", score.perplexity.ppl},
-                    {"size_ratio", size_ratio},
+  outcome.values = {{search::SearchSession::kPpl, score.perplexity.ppl},
+                    {search::SearchSession::kSizeRatio, size_ratio},
                     {"size_bytes", static_cast<double>(size_bytes)},
                     {"parameters", static_cast<double>(score.parameters)},
                     {"eval_seconds", score.perplexity.seconds}};
-  outcome.constraints = constraints;
   outcome.evaluation = evaluation;
   return outcome;
 }
@@ -143,115 +113,73 @@ search::TrialOutcome evaluate_trial(const PipelineExecutor& executor, const Sear
 
 nlohmann::json run_search(SearchOptions options) {
   resolve_data_defaults(options.data, /*default_model=*/true);
-  if (options.n_trials < 1) throw std::invalid_argument("--n-trials must be at least 1");
   if (options.eval_windows < 1) throw std::invalid_argument("--eval-windows must be at least 1");
   if (options.eval_chunks < 1) throw std::invalid_argument("--eval-chunks must be at least 1");
-  if (options.target_ratio && !(*options.target_ratio > 0.0))
-    throw std::invalid_argument("--target-ratio must be positive");
-  const std::vector<std::string> objectives = objective_names(options.objective);
 
   DiscoveryOptions discovery;
   discovery.plugin_dirs.assign(options.data.plugin_dirs.begin(), options.data.plugin_dirs.end());
   const PluginRegistry registry = PluginRegistry::discover(discovery);
   for (const auto& rejection : registry.rejections()) log_warn(rejection.message);
-  const search::PipelineSpace pipeline_space(plugin_entries(registry), {options.retrain});
+
+  search::SearchSettings settings;
+  settings.strategy = options.strategy == "tpe" ? "bayesian" : options.strategy;
+  settings.n_trials = options.n_trials;
+  settings.seed = options.data.seed;
+  settings.retrain = options.retrain;
+  settings.target_ratio = options.target_ratio;
+  settings.objective = options.objective;
+  settings.storage = options.storage;
+  settings.resume = options.resume;
+  settings.study_name = options.study_name;
+  settings.n_startup_trials = options.n_startup_trials;
+  settings.pruner.enabled = options.prune_trials;
+  settings.extra = evaluation_identity(options);
+  // Built (and a resumed study checked) before the model is loaded: option errors cost nothing.
+  search::SearchSession session(plugin_entries(registry), settings);
+  if (options.resume) check_resumed_identity(session, options);
   {
     std::string names;
     for (const auto& plugin : registry.plugins())
       names += (names.empty() ? "" : ", ") + plugin.name + " (" + kind_name(plugin.kind) + ")";
     log_info("search space from " + std::to_string(registry.plugins().size()) + " plugins: " + names + "; " +
-             std::to_string(pipeline_space.space().dimensions().size()) + " dimensions");
+             std::to_string(session.pipeline_space().space().dimensions().size()) + " dimensions");
   }
-
-  search::SamplerOptions sampler_options;
-  sampler_options.seed = options.data.seed;
-  sampler_options.n_trials = options.n_trials;
-  sampler_options.n_startup_trials = options.n_startup_trials;
-
-  std::vector<search::Trial> finished;  // for the progress lines' "best so far"
-  search::StudyOptions study_options;
-  study_options.name = options.study_name;
-  study_options.objectives = objectives;
-  study_options.config = comparable_config(options);
-  study_options.config["n_trials"] = options.n_trials;
-  study_options.config["retrain"] = options.retrain;
-  study_options.config["objective"] = options.objective;
-  study_options.pruner.enabled = options.prune_trials;
-  study_options.to_pipeline = [&pipeline_space](const nlohmann::json& point) { return pipeline_space.to_pipeline(point); };
-  study_options.on_trial_start = [&options](const search::Trial& trial) {
-    log_info("trial " + std::to_string(trial.number + 1) + "/" + std::to_string(options.n_trials) + ": " +
-             search::describe_pipeline(trial.pipeline));
-  };
-  study_options.on_trial_end = [&options, &finished](const search::Trial& trial) {
-    finished.push_back(trial);
-    std::string line = "trial " + std::to_string(trial.number + 1) + "/" + std::to_string(options.n_trials) + ": " +
-                       trial_result_text(trial) + " in " + format("%.1f s", trial.duration_s);
-    if (const auto best = search::best_trial(finished, "ppl"))
-      line += "; best so far: trial " + std::to_string(best->number + 1) + ", ppl " +
-              format("%.4f", best->values.at("ppl")) + ", size ratio " + format("%.4f", best->values.at("size_ratio"));
-    log_info(line);
-  };
-
-  std::shared_ptr<search::StudyStorage> storage;
-  if (!options.storage.empty()) storage = std::make_shared<search::StudyStorage>(options.storage);
-  if (options.resume && !storage) throw std::invalid_argument("--resume needs --storage FILE (the study to continue)");
-  search::Study study(pipeline_space.space(), study_options,
-                      search::make_sampler(options.strategy, sampler_options), storage, options.resume);
   if (options.resume) {
-    check_resumed_config(study, options, options.storage);
-    finished = study.trials();
-    const auto counts = search::count_trials(finished);
+    const auto counts = search::count_trials(session.study().trials());
     log_info("resuming study '" + options.study_name + "' from " + options.storage + ": " +
              std::to_string(counts.finished()) + " finished trials" +
-             (study.redone_trials().empty() ? std::string()
-                                            : ", " + std::to_string(study.redone_trials().size()) +
-                                                  " interrupted trial(s) to redo"));
+             (session.study().redone_trials().empty()
+                  ? std::string()
+                  : ", " + std::to_string(session.study().redone_trials().size()) + " interrupted trial(s) to redo"));
   }
 
-  // Loaded after the study is set up, so that an option or storage error costs no model load.
   const PipelineExecutor executor(options.data, registry);
   const auto start = std::chrono::steady_clock::now();
-  const int ran = study.optimize(options.n_trials, [&](const search::Trial& trial, search::TrialReporter& reporter) {
-    return evaluate_trial(executor, options, trial, reporter);
-  });
+  const int ran = session.run(
+      [&](const search::Trial& trial, search::TrialReporter& reporter) {
+        return evaluate_trial(executor, options, trial, reporter);
+      },
+      [&session](const search::Trial& trial) { log_info(session.progress_line(trial)); });
   const double search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (study.sampler_exhausted()) log_info("the " + options.strategy + " strategy has no point left to propose");
+  if (session.study().sampler_exhausted()) log_info("the " + options.strategy + " strategy has no point left to propose");
 
-  const std::vector<search::Trial>& trials = study.trials();
-  const search::TrialCounts counts = search::count_trials(trials);
-  nlohmann::json summary = {
-      {"study", options.study_name},
-      {"strategy", options.strategy},
-      {"objective", options.objective},
-      {"n_trials", options.n_trials},
-      {"retrain", options.retrain},
-      {"target_ratio", options.target_ratio ? nlohmann::json(*options.target_ratio) : nlohmann::json(nullptr)},
-      {"eval_windows", options.eval_windows},
-      {"seqlen", options.data.seqlen},
-      {"seed", options.data.seed},
-      {"threads", executor.threads()},
-      {"model", options.data.model_dir},
-      {"storage", options.storage.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.storage)},
-      {"counts",
-       {{"complete", counts.complete},
-        {"infeasible", counts.infeasible},
-        {"pruned", counts.pruned},
-        {"failed", counts.failed},
-        {"finished", counts.finished()}}},
-      {"trials_run_now", ran},
-      {"search_seconds", search_seconds},
-      {"seconds_per_trial", ran > 0 ? search_seconds / ran : 0.0},
-      {"best", nullptr},
-      {"final", nullptr}};
-  if (options.objective == "pareto") {
-    nlohmann::json front = nlohmann::json::array();
-    for (const auto& trial : search::pareto_front(trials)) front.push_back(trial_summary(trial));
-    summary["pareto_front"] = front;
-  }
+  nlohmann::json summary = session.summary_json();
+  const auto counts = search::count_trials(session.study().trials());
+  summary["counts"]["finished"] = counts.finished();
+  summary["objective"] = options.objective;
+  summary["retrain"] = options.retrain;
+  summary["eval_windows"] = options.eval_windows;
+  summary["seqlen"] = options.data.seqlen;
+  summary["threads"] = executor.threads();
+  summary["model"] = options.data.model_dir;
+  summary["storage"] = options.storage.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.storage);
+  summary["trials_run_now"] = ran;
+  summary["search_seconds"] = search_seconds;
+  summary["seconds_per_trial"] = ran > 0 ? search_seconds / ran : 0.0;
+  summary["final"] = nullptr;
 
-  const auto best = search::best_trial(trials, "ppl");
-  if (best) {
-    summary["best"] = trial_summary(*best);
+  if (const auto best = session.best()) {
+    summary["best"]["pipeline_text"] = search::describe_pipeline(best->pipeline);
     log_info("re-evaluating the best trial (" + std::to_string(best->number + 1) + ") on the whole evaluation text");
     const Pipeline pipeline = resolve_pipeline(best->pipeline, registry);
     const ExecutedPipeline executed = executor.execute(pipeline, options.data.seed);
@@ -274,16 +202,13 @@ nlohmann::json run_search(SearchOptions options) {
   } else {
     log_warn("no complete feasible trial: nothing to re-evaluate or save");
   }
+  for (auto& point : summary["pareto_front"]) point["pipeline_text"] = search::describe_pipeline(point["pipeline"]);
 
   if (!options.report_dir.empty()) {
-    search::ReportInput report;
-    report.study_name = options.study_name;
-    report.objectives = objectives;
-    report.trials = trials;
-    report.target_ratio = options.target_ratio;
-    report.summary = summary;
-    const auto files = search::write_report(options.report_dir, report);
-    summary["report"] = files;
+    search::ReportInput report = session.report_input();
+    report.summary["final"] = summary["final"];
+    report.summary["seconds_per_trial"] = summary["seconds_per_trial"];
+    summary["report"] = search::write_report(options.report_dir, report);
     log_info("report written to " + options.report_dir);
   }
   return summary;

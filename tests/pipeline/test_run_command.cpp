@@ -84,7 +84,7 @@ TEST_CASE("run: llm-pruner 20% shrinks the model by its parameter count and relo
   fs::remove_all(dir);
 }
 
-TEST_CASE("run: smoothquant W8A8 keeps the PPL close to the base at about half the size", "[run]") {
+TEST_CASE("run: smoothquant W8A8 keeps the PPL close to the base with int8 decoder layers", "[run]") {
   const fs::path dir = fresh_temp_dir("sq");
   const auto report =
       last_json_line(run_host(run_arguments(config("smoothquant-w8a8.json"), {"--save", (dir / "m").string(), "--compare-base"})));
@@ -93,9 +93,10 @@ TEST_CASE("run: smoothquant W8A8 keeps the PPL close to the base at about half t
   CHECK(std::abs(ppl / base_ppl() - 1.0) < 0.05);
   const double ratio = report.at("size_ratio").get<double>();
   CHECK(ratio == Approx(double(report.at("size_bytes").get<int64_t>()) / checkpoint_bytes(tiny_llama2())));
-  // int8 decoder linears (plus scales); embeddings, lm_head and norms stay float16.
-  CHECK(ratio > 0.40);
-  CHECK(ratio < 0.55);
+  // int8 decoder linears (plus scales); embeddings, lm_head and norms stay float16: on tiny-llama2
+  // the 2·4096·256 embedding and lm_head parameters are 29% of the model, hence about 0.65.
+  CHECK(ratio > 0.62);
+  CHECK(ratio < 0.68);
   CHECK(report.at("steps")[0].at("params").at("alpha") == 0.5);
   // 8 windows × 127 predicted tokens compared with the base: close, but not identical.
   const auto& agreement = report.at("base_agreement");

@@ -125,13 +125,20 @@ TEST_CASE("search: a short study completes with every trial in the storage and a
   for (const char* file : {"trials.json", "trials.csv", "history.svg", "pareto.svg", "report.html"})
     CHECK(fs::file_size(dir / "report" / file) > 0);
 
-  // Resuming with options that would make the trials incomparable is refused before any loading.
-  const auto mismatch = run_host(search_arguments(
-      {"--strategy", "random", "--n-trials", "6", "--target-ratio", "0.5", "--seed", "3", "--storage",
-       storage.string(), "--resume"}));
+  // Resuming with options that would make the trials incomparable is refused before any loading:
+  // the search options (checked by the search session) and the evaluation's data (checked by the host).
+  const auto other_target = run_host(search_arguments({"--strategy", "random", "--n-trials", "6", "--target-ratio",
+                                                       "0.5", "--seed", "3", "--storage", storage.string(), "--resume"}));
+  CHECK(other_target.exit_code == 1);
+  CHECK_THAT(other_target.err, Catch::Contains("was run with target_ratio = 0.6, not 0.5"));
+  auto other_windows = search_arguments({"--strategy", "random", "--n-trials", "6", "--target-ratio", "0.6", "--seed",
+                                         "3", "--storage", storage.string(), "--resume"});
+  other_windows[4] = "8";  // --eval-windows
+  const auto mismatch = run_host(other_windows);
   CHECK(mismatch.exit_code == 1);
   CHECK_THAT(mismatch.err, Catch::Contains("cannot resume study 'compactmind' in '" + storage.string() +
-                                           "': it was run with target_ratio = 0.6, now 0.5"));
+                                           "': it was run with eval_windows = 4, now 8"));
+  CHECK_THAT(mismatch.err, !Catch::Contains("threads:"));  // refused before the model was loaded
   fs::remove_all(dir);
 }
 

@@ -18,7 +18,7 @@ struct DataOptions {
   std::string data;           // evaluation text; empty: fixtures' wikitext-2 test.txt
   int64_t seqlen = 128;       // tokens per evaluation window
   int64_t max_windows = -1;   // < 0: all windows
-  int64_t batch = 1;          // windows per forward pass
+  int64_t batch = 0;          // windows per forward pass; 0: max(1, 2048 / seqlen)
   std::string calib_data;     // empty: fixtures' wikitext-2 valid.txt
   int64_t calib_samples = 16; // calibration windows
   int64_t calib_seqlen = 0;   // 0: same as seqlen
