@@ -201,7 +201,9 @@ json LlamaConfig::to_json() const {
   // Keep the form the source used; a config made from scratch gets the transformers-5 form.
   const bool legacy_dtype = config.contains("torch_dtype") && !config.contains("dtype");
   config[legacy_dtype ? "torch_dtype" : "dtype"] = storage_dtype;
-  const bool legacy_rope = config.contains("rope_theta") && !config.contains("rope_parameters");
+  // Older configs carry RoPE at the top level (or not at all: Llama-2 has neither key).
+  const bool legacy_rope = !config.contains("rope_parameters") &&
+                           (config.contains("rope_theta") || config.contains("rope_scaling") || legacy_dtype);
   if (legacy_rope) {
     config["rope_theta"] = rope_theta;
   } else {

@@ -140,6 +140,7 @@ TEST_CASE("to_json keeps the source's form and its unknown keys", "[config]") {
   CHECK_FALSE(legacy_out.contains("dtype"));
   CHECK_FALSE(legacy_out.contains("rope_parameters"));
   CHECK(legacy_out["head_dim"] == 128);
+  CHECK(legacy_out["rope_theta"] == 10000.0);
   CHECK(legacy_out["transformers_version"] == "4.31.0.dev0");
   CHECK_FALSE(legacy_out.contains("compactmind_layers"));
 

@@ -75,11 +75,11 @@ TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[
   const std::string log((std::istreambuf_iterator<char>(log_stream)), std::istreambuf_iterator<char>());
   CHECK_THAT(log, Catch::Contains("threads: 1"));
   // 96·48 (embed) + 3·(2·48 + 48·(64+32+32) + 64·48 + 3·80·48) + 48 + 96·48 (lm_head) parameters.
-  CHECK_THAT(log, Catch::Contains("55344 parameters, 110688 bytes as bfloat16"));
+  CHECK_THAT(log, Catch::Contains("71760 parameters, 143520 bytes as bfloat16"));
 
   const LlamaModel model = LlamaModel::load(out);
   CHECK(model.config.storage_dtype == "bfloat16");
-  CHECK(model.parameter_count() == 55344);
+  CHECK(model.parameter_count() == 71760);
   CHECK(SafetensorsReader::open(out).info("model.embed_tokens.weight").dtype_name == "BF16");
   CHECK(fs::exists(out / "tokenizer.model"));
   CHECK(fs::exists(out / "tokenizer_config.json"));
