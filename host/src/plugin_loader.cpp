@@ -6,9 +6,11 @@
 #include "compactmind/version.h"
 
 #include <boost/dll/shared_library.hpp>
+#include <cxxabi.h>
 #include <dlfcn.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -41,6 +43,23 @@ bool has_elf_header(const fs::path& file) {
   std::ifstream stream(file, std::ios::binary);
   stream.read(magic.data(), magic.size());
   return stream.gcount() == 4 && std::memcmp(magic.data(), "\x7f" "ELF", 4) == 0;
+}
+
+// The loader's "undefined symbol: _ZN11compactmind8as_dense..." with the C++ name demangled: the
+// usual cause is a plugin built against another SDK, and the readable name says which function.
+std::string readable_loader_error(std::string message) {
+  const std::string marker = "undefined symbol: ";
+  const size_t at = message.find(marker);
+  if (at == std::string::npos) return message;
+  const size_t start = at + marker.size();
+  const size_t end = message.find_first_of(" ,\n", start);
+  const std::string symbol = message.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status);
+  if (status == 0 && demangled != nullptr)
+    message.replace(start, symbol.size(), std::string(demangled) + " (" + symbol + ")");
+  std::free(demangled);
+  return message;
 }
 
 std::string major_of(const std::string& version) { return version.substr(0, version.find('.')); }
@@ -181,7 +200,7 @@ std::variant<PluginInfo, PluginRejection> load_plugin(const fs::path& file) {
   library.load(file, boost::dll::load_mode::rtld_now, load_error);
   if (load_error) {
     const char* reason = dlerror();  // Boost.DLL keeps only an errno-like code; dlerror has the why
-    return checker.reject(std::string("cannot be loaded: ") + (reason ? reason : load_error.message()));
+    return checker.reject("cannot be loaded: " + readable_loader_error(reason ? reason : load_error.message()));
   }
   const bool has_entry_point = library.has(CM_PLUGIN_ENTRY_POINT);
   auto* get_descriptor = has_entry_point ? &library.get<const cm_plugin_descriptor*()>(CM_PLUGIN_ENTRY_POINT)

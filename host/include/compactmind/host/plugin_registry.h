@@ -87,7 +87,8 @@ class PluginRegistry {
   const std::vector<PluginRejection>& rejections() const { return rejections_; }
   const std::vector<std::filesystem::path>& search_path() const { return search_path_; }
 
-  // Runs plugin `name` on `model` in place: resolves `params` against its space (fills defaults,
+  // Runs plugin `name` on `model` in place: resolves `params` (an object, or null for "all
+  // defaults") against its space (fills defaults,
   // checks bounds — throws std::invalid_argument naming the plugin and the parameter), creates the
   // method, applies it, destroys it. Throws std::runtime_error("plugin 'name' failed: <message>")
   // when the plugin reports a failure.
