@@ -1,6 +1,6 @@
 // Loading one plugin file and deciding whether to trust it. The checks run in the order the
 // descriptor may be trusted (docs/abi.md): ELF file → dlopen → entry point → ABI version and struct
-// size → build fingerprint (SDK major, LibTorch version, C++ ABI) → fields → space JSON → factory
+// size → build fingerprint (SDK series, LibTorch version, C++ ABI) → fields → space JSON → factory
 // probe. Every rejection names the file, the plugin when known, the reason and both versions.
 #include "compactmind/host/plugin_registry.h"
 #include "compactmind/version.h"
@@ -62,7 +62,14 @@ std::string readable_loader_error(std::string message) {
   return message;
 }
 
-std::string major_of(const std::string& version) { return version.substr(0, version.find('.')); }
+// The part of a version that must match for binary compatibility: MAJOR, or MAJOR.MINOR while the
+// major is 0 (semver: anything may change in 0.x, so each 0.y series is its own ABI).
+std::string compatibility_series(const std::string& version) {
+  const size_t major_end = version.find('.');
+  const std::string major = version.substr(0, major_end);
+  if (major != "0" || major_end == std::string::npos) return major;
+  return version.substr(0, version.find('.', major_end + 1));
+}
 
 // Reads what may be trusted of a descriptor and builds the rejection label as it goes.
 class Checker {
@@ -108,9 +115,11 @@ std::optional<std::string> null_field(const cm_plugin_descriptor& d) {
 std::optional<std::string> fingerprint_mismatch(const cm_plugin_descriptor& d) {
   if (d.sdk_version == nullptr || d.torch_version == nullptr)
     return std::string("descriptor field '") + (d.sdk_version ? "torch_version" : "sdk_version") + "' is null";
-  if (major_of(d.sdk_version) != major_of(COMPACTMIND_SDK_VERSION))
+  const std::string host_series = compatibility_series(COMPACTMIND_SDK_VERSION);
+  if (compatibility_series(d.sdk_version) != host_series)
     return "built against compactmind-sdk " + std::string(d.sdk_version) +
-           ", this host is compactmind-sdk " COMPACTMIND_SDK_VERSION " (major versions differ)" + kRebuildHint;
+           ", this host is compactmind-sdk " COMPACTMIND_SDK_VERSION " (plugins must come from its " +
+           host_series + ".x series)" + kRebuildHint;
   // Exact match: LibTorch gives no C++ ABI guarantee between releases (design.md).
   if (std::string(d.torch_version) != COMPACTMIND_TORCH_VERSION)
     return "built with LibTorch " + std::string(d.torch_version) +

@@ -45,6 +45,12 @@ Rejection rejection_of(const std::string& broken) {
   return {file.string(), registry.rejections()[0].message};
 }
 
+// MAJOR, or 0.MINOR while the major is 0 (docs/abi.md).
+std::string host_series() {
+  return COMPACTMIND_SDK_VERSION_MAJOR == 0 ? "0." + std::to_string(COMPACTMIND_SDK_VERSION_MINOR)
+                                            : std::to_string(COMPACTMIND_SDK_VERSION_MAJOR);
+}
+
 const std::string kRebuild = " — rebuild it against compactmind-sdk " COMPACTMIND_SDK_VERSION;
 
 }  // namespace
@@ -119,11 +125,12 @@ TEST_CASE("wrong ABI version is rejected with both versions", "[host][plugins][r
                                  kRebuild);
 }
 
-TEST_CASE("another SDK major version is rejected with both versions", "[host][plugins][rejection]") {
+TEST_CASE("another SDK series is rejected with both versions", "[host][plugins][rejection]") {
   const auto rejection = rejection_of("test-sdk-major");
   CHECK(rejection.message == "plugin '" + rejection.file +
                                  "' (sdk-major 0.3) rejected: built against compactmind-sdk 7.0.0, this host is "
-                                 "compactmind-sdk " COMPACTMIND_SDK_VERSION " (major versions differ)" +
+                                 "compactmind-sdk " COMPACTMIND_SDK_VERSION " (plugins must come from its " +
+                                 host_series() + ".x series)" +
                                  kRebuild);
 }
 
