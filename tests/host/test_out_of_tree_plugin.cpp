@@ -26,6 +26,18 @@ void run_step(const std::string& what, const std::string& command, const fs::pat
   }
 }
 
+// Where the dynamic loader finds libcompactmind_sdk.so.0 for `binary` (from ldd), canonical.
+fs::path resolved_sdk(const fs::path& binary) {
+  const std::string output = run_command("ldd " + quoted(binary)).output;
+  const std::string marker = "libcompactmind_sdk.so.0 => ";
+  const size_t start = output.find(marker);
+  if (start == std::string::npos) return {};
+  const size_t path_start = start + marker.size();
+  const fs::path path = output.substr(path_start, output.find(" (", path_start) - path_start);
+  std::error_code error;
+  return fs::canonical(path, error);
+}
+
 int64_t zeros_in(const compactmind::Linear& linear) { return (linear.dense_weight() == 0).sum().item<int64_t>(); }
 
 }  // namespace
@@ -51,9 +63,14 @@ TEST_CASE("an out-of-tree plugin built against the installed SDK is listed by th
   run_step("building the example plugin", cmake + " --build " + quoted(build), root / "build.log");
   const fs::path plugin = copy_into(build / "libcm-example-magnitude.so", plugins);
 
-  // The installed host, run from the install prefix, with the example's folder first.
+  // The installed host, run from the install prefix, with the example's folder first. Its RUNPATH
+  // must find the installed SDK, not the build tree's.
   const fs::path host = prefix / "bin/compactmind";
   REQUIRE(fs::exists(host));
+  const fs::path installed_sdk = fs::canonical(prefix / CM_INSTALL_LIBDIR / "libcompactmind_sdk.so.0");
+  CHECK(resolved_sdk(host) == installed_sdk);
+  for (const auto& builtin : fs::directory_iterator(prefix / CM_INSTALL_PLUGIN_DIR))
+    CHECK(resolved_sdk(builtin.path()) == installed_sdk);
   const auto listed = run_command("COMPACTMIND_PLUGIN_PATH= " + quoted(host) + " plugins --plugin-dir " +
                                   quoted(plugins) + " --json");
   REQUIRE(listed.exit_code == 0);
@@ -61,7 +78,7 @@ TEST_CASE("an out-of-tree plugin built against the installed SDK is listed by th
   CHECK(json["search_path"][0] == plugins.string());
   // The installed layout's own plugin folder is found relative to the executable.
   CHECK(std::find(json["search_path"].begin(), json["search_path"].end(),
-                  fs::weakly_canonical(prefix / "lib/compactmind/plugins").string()) != json["search_path"].end());
+                  fs::weakly_canonical(prefix / CM_INSTALL_PLUGIN_DIR).string()) != json["search_path"].end());
   REQUIRE(json["plugins"].size() >= 1);
   const auto& example = json["plugins"][0];
   CHECK(example["name"] == "example-magnitude");
