@@ -78,6 +78,7 @@ class PluginRegistry {
   static PluginRegistry discover(const DiscoveryOptions& options);
 
   // Loads one file and registers it (or records its rejection). Returns the plugin, or nullptr.
+  // Pointers and references into plugins() stay valid until the next add_file.
   const PluginInfo* add_file(const std::filesystem::path& file);
 
   const PluginInfo* find(const std::string& name) const;
