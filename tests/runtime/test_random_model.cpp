@@ -93,3 +93,25 @@ TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[
   CHECK(std::system(bad.c_str()) != 0);
   CHECK_FALSE(fs::exists(scratch / "x"));
 }
+
+TEST_CASE("a random model with the fixtures' tokenizer can be evaluated", "[random_model]") {
+  ScratchDir scratch("random-eval");
+  nlohmann::json shape = small_shape();
+  shape["vocab_size"] = 4096;  // the fixtures' SentencePiece vocabulary
+  std::ofstream(scratch / "shape.json") << shape.dump();
+  const fs::path out = scratch / "model";
+  const std::string host = COMPACTMIND_HOST_BIN;
+  const std::string write = host + " tools random-model --shape '" + (scratch / "shape.json").string() + "' --out '" +
+                            out.string() + "' --threads 1 --tokenizer-from '" +
+                            (fixtures_dir() / "models" / "tiny-llama2").string() + "' 2> /dev/null";
+  REQUIRE(std::system(write.c_str()) == 0);
+  const fs::path result = scratch / "eval.json";
+  const std::string eval = host + " eval --model '" + out.string() + "' --data '" +
+                           (fixtures_dir() / "data" / "wikitext-2" / "test.txt").string() +
+                           "' --seqlen 64 --max-windows 2 --threads 1 --json > '" + result.string() + "' 2> /dev/null";
+  REQUIRE(std::system(eval.c_str()) == 0);
+  const auto report = nlohmann::json::parse(std::ifstream(result));
+  // Weights of std 0.02 on 48 dims give near-zero logits: a near-uniform guess over 4096 tokens.
+  CHECK(report["ppl"].get<double>() == Approx(4096).epsilon(0.1));
+  CHECK(report["windows"] == 2);
+}
