@@ -72,6 +72,9 @@ void setup_search(CLI::App& app) {
   command->add_option("--n-startup-trials,--n_startup_trials", options.n_startup_trials,
                       "random trials before TPE starts (default: min(10, max(3, n_trials / 4)))")
       ->check(CLI::NonNegativeNumber);
+  command->add_option("--space", options.space,
+                      "narrow the plugins' declared spaces for this search: JSON or a file, e.g. "
+                      "'{\"finetune.steps\": {\"high\": 30}, \"distill\": false}' (docs/cli.md)");
   command->add_option("--study-name,--study_name", options.study_name, "study name inside --storage (default compactmind)");
   command->add_option("--storage", options.storage, "SQLite study file; every trial is written when it ends");
   command->add_flag("--resume", options.resume, "continue the study in --storage until it holds --n-trials trials");

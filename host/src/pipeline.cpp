@@ -38,18 +38,20 @@ nlohmann::json Pipeline::to_json() const {
 
 std::string Pipeline::describe() const { return search::describe_pipeline(to_json()); }
 
-nlohmann::json read_pipeline_json(const std::string& argument) {
+nlohmann::json read_pipeline_json(const std::string& argument) { return read_json_argument(argument, "pipeline"); }
+
+nlohmann::json read_json_argument(const std::string& argument, const std::string& what) {
   std::string text = argument;
-  std::string source = "inline pipeline";
+  std::string source = "inline " + what;
   if (!looks_inline(argument)) {
     std::ifstream file(argument, std::ios::binary);
     if (!file)
-      throw std::runtime_error("pipeline file '" + argument +
+      throw std::runtime_error(what + " file '" + argument +
                                "' cannot be read (not a file, and not inline JSON starting with '[' or '{')");
     std::ostringstream content;
     content << file.rdbuf();
     text = content.str();
-    source = "pipeline file '" + argument + "'";
+    source = what + " file '" + argument + "'";
   }
   try {
     return nlohmann::json::parse(text);

@@ -6,6 +6,7 @@
 #include "compactmind/host/model_evaluator.h"
 #include "compactmind/host/pipeline.h"
 #include "compactmind/host/pipeline_executor.h"
+#include "compactmind/host/space_overrides.h"
 #include "compactmind/log.h"
 #include "compactmind/search/report_writer.h"
 #include "compactmind/search/search_session.h"
@@ -42,7 +43,8 @@ nlohmann::json evaluation_identity(const SearchOptions& options) {
 }
 
 void check_resumed_identity(const search::SearchSession& session, const SearchOptions& options) {
-  const nlohmann::json now = evaluation_identity(options);
+  nlohmann::json now = evaluation_identity(options);
+  now["space"] = session.settings().extra.at("space");
   const nlohmann::json stored = session.study().record().config.value("extra", nlohmann::json::object());
   for (const auto& [key, value] : now.items()) {
     const auto found = stored.find(key);
@@ -121,6 +123,13 @@ nlohmann::json run_search(SearchOptions options) {
   const PluginRegistry registry = PluginRegistry::discover(discovery);
   for (const auto& rejection : registry.rejections()) log_warn(rejection.message);
 
+  std::vector<search::PluginEntry> plugins = plugin_entries(registry);
+  nlohmann::json space_overrides = nlohmann::json::object();
+  if (!options.space.empty()) {
+    space_overrides = read_json_argument(options.space, "space");
+    apply_space_overrides(plugins, space_overrides);
+  }
+
   search::SearchSettings settings;
   settings.strategy = options.strategy == "tpe" ? "bayesian" : options.strategy;
   settings.n_trials = options.n_trials;
@@ -134,14 +143,14 @@ nlohmann::json run_search(SearchOptions options) {
   settings.n_startup_trials = options.n_startup_trials;
   settings.pruner.enabled = options.prune_trials;
   settings.extra = evaluation_identity(options);
+  settings.extra["space"] = space_overrides;
   // Built (and a resumed study checked) before the model is loaded: option errors cost nothing.
-  search::SearchSession session(plugin_entries(registry), settings);
+  search::SearchSession session(plugins, settings);
   if (options.resume) check_resumed_identity(session, options);
   {
     std::string names;
-    for (const auto& plugin : registry.plugins())
-      names += (names.empty() ? "" : ", ") + plugin.name + " (" + kind_name(plugin.kind) + ")";
-    log_info("search space from " + std::to_string(registry.plugins().size()) + " plugins: " + names + "; " +
+    for (const auto& plugin : plugins) names += (names.empty() ? "" : ", ") + plugin.name + " (" + search::to_string(plugin.kind) + ")";
+    log_info("search space from " + std::to_string(plugins.size()) + " plugins: " + names + "; " +
              std::to_string(session.pipeline_space().space().dimensions().size()) + " dimensions");
   }
   if (options.resume) {

@@ -32,6 +32,8 @@ struct Pipeline {
 // an array of steps or an object {"steps": [...]} (room for a description next to the steps). Throws
 // std::runtime_error naming the file and the JSON error's position.
 nlohmann::json read_pipeline_json(const std::string& argument);
+// The same rule for any JSON option (`what` names it in errors, e.g. "space"): inline or a file.
+nlohmann::json read_json_argument(const std::string& argument, const std::string& what);
 
 // The registered plugins as the search library sees them (name, kind, declared space).
 std::vector<search::PluginEntry> plugin_entries(const PluginRegistry& registry);

@@ -24,6 +24,7 @@ struct SearchOptions {
   int eval_chunks = 4;                 // intermediate PPL reports per trial (median pruner steps)
   bool prune_trials = true;            // the median pruner
   int n_startup_trials = -1;           // TPE; -1 = the library's default for n_trials
+  std::string space;                   // --space JSON|FILE: narrows the declared spaces (space_overrides.h)
   std::string study_name = "compactmind";
   std::string storage;                 // SQLite study file; empty = in memory
   bool resume = false;
