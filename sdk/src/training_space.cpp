@@ -8,7 +8,7 @@ namespace compactmind {
 SpaceBuilder retraining_space() {
   SpaceBuilder space;
   space.add_float("lr", 1e-5, 1e-2, 1e-3, /*log_scale=*/true)
-      .add_int("steps", 10, 2000, 100, 1, /*log_scale=*/true)
+      .add_int("steps", 1, 2000, 100, 1, /*log_scale=*/true)
       .add_int("batch", 1, 64, 4).fixed()
       .add_int("seqlen", 16, 4096, 128).fixed()
       .add_categorical("mode", {"full", "lora"}, "lora")

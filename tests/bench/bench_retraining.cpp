@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -26,11 +27,17 @@ namespace {
 
 using compactmind::LlamaModel;
 
+// $COMPACTMIND_FIXTURES first, as the tests do.
+std::string fixtures_dir() {
+  const char* from_env = std::getenv("COMPACTMIND_FIXTURES");
+  return from_env ? from_env : COMPACTMIND_FIXTURES;
+}
+
 struct Arguments {
-  std::string model_dir = std::string(COMPACTMIND_FIXTURES) + "/models/tiny-llama2";
+  std::string model_dir = fixtures_dir() + "/models/tiny-llama2";
   std::string teacher_dir;  // the uncompressed base (MethodContext::base_model); default: model_dir
-  std::string train_file = std::string(COMPACTMIND_FIXTURES) + "/data/wikitext-2/valid.txt";
-  std::string eval_file = std::string(COMPACTMIND_FIXTURES) + "/data/wikitext-2/test.txt";
+  std::string train_file = fixtures_dir() + "/data/wikitext-2/valid.txt";
+  std::string eval_file = fixtures_dir() + "/data/wikitext-2/test.txt";
   std::string plugin_dir = COMPACTMIND_BUILD_PLUGIN_DIR;
   double noise = 0.0;                  // damage: Gaussian noise of this fraction of each weight's RMS
   std::vector<std::string> damage;     // damage by plugins: "name" or "name={json}"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "compactmind/llama_model.h"
+#include "compactmind/threads.h"
 #include "compactmind/tokenizer.h"
 
 #include <ATen/ATen.h>
@@ -22,6 +23,10 @@ inline std::filesystem::path fixtures_dir() {
   const char* from_env = std::getenv("COMPACTMIND_FIXTURES");
   return from_env ? std::filesystem::path(from_env) : std::filesystem::path(COMPACTMIND_FIXTURES_DIR);
 }
+
+// Training tests run on one thread: on the shared 2-vCPU machine under load, two threads measured
+// about 10× slower per step (threads waiting on each other). Determinism is checked at 2 threads.
+inline void use_one_thread() { compactmind::set_threads(1); }
 
 inline std::filesystem::path tiny_llama2_dir() { return fixtures_dir() / "models" / "tiny-llama2"; }
 

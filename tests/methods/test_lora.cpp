@@ -63,7 +63,7 @@ TEST_CASE("merged LoRA model logits equal the adapter model's", "[retraining][lo
 }
 
 TEST_CASE("LoRA training changes only the target linears", "[retraining][lora]") {
-  compactmind::set_threads(2);
+  retraining_test::use_one_thread();
   compactmind::LlamaModel model = retraining_test::tiny_llama2();
   const auto before = retraining_test::all_weights(model);
   compactmind::TrainingOptions options;
@@ -92,7 +92,7 @@ TEST_CASE("LoRA training changes only the target linears", "[retraining][lora]")
 
 TEST_CASE("LoRA and full training work on a pruned model with per-layer dimensions",
           "[retraining][lora]") {
-  compactmind::set_threads(2);
+  retraining_test::use_one_thread();
   compactmind::LlamaModel model = retraining_test::tiny_llama2();
   {
     // Layer 1 keeps 6 of 8 heads and 512 of 768 MLP channels, as structured pruning leaves it.
