@@ -15,6 +15,8 @@ void TrialReporter::add_step_time(const std::string& method, double seconds) {
   trial_.step_times.push_back({method, seconds});
 }
 
+void TrialReporter::set_value(const std::string& name, double value) { trial_.values[name] = value; }
+
 void TrialReporter::set_constraints(std::vector<double> constraints) { trial_.constraints = std::move(constraints); }
 
 void TrialReporter::set_evaluation(nlohmann::json evaluation) { trial_.evaluation = std::move(evaluation); }
@@ -108,7 +110,7 @@ Trial Study::run_trial(int number, const nlohmann::json& point, const Objective&
     TrialReporter reporter(trial, pruner_, trials_);
     try {
       TrialOutcome outcome = objective(trial, reporter);
-      trial.values = std::move(outcome.values);
+      for (auto& [name, value] : outcome.values) trial.values[name] = value;
       if (!outcome.constraints.empty()) trial.constraints = std::move(outcome.constraints);
       if (!outcome.evaluation.is_null()) trial.evaluation = std::move(outcome.evaluation);
       trial.state = TrialState::kComplete;

@@ -5,7 +5,9 @@
 //            larger gap to its sorted neighbours (prior mean included, endpoints not considered),
 //            clipped to [(high - low) / min(100, 1 + n_kernels), high - low] ("magic clip");
 //            the prior kernel is N((low + high) / 2, high - low). Discrete values get the mass of
-//            their cell [v - step/2, v + step/2].
+//            their cell [v - step/2, v + step/2]. (For log-scale ints Optuna evaluates the continuous
+//            log-space density at the rounded value; we use the cell's mass there too, so every
+//            discrete parameter is scored the same way.)
 //   categorical/bool: each kernel is the one-hot of its observation plus prior_weight / n_kernels
 //            on every choice, normalised; with no observation, uniform.
 // Mixture weights: the given observation weights with prior_weight appended, normalised.

@@ -34,6 +34,8 @@ class TrialReporter {
   // (throw TrialPruned).
   bool report(int step, double intermediate_value);
   void add_step_time(const std::string& method, double seconds);
+  // A value known before the end (e.g. "size_ratio" right after compression), kept if pruned.
+  void set_value(const std::string& name, double value);
   // Constraint values known before the evaluation ends (e.g. the size ratio), kept if pruned.
   void set_constraints(std::vector<double> constraints);
   void set_evaluation(nlohmann::json evaluation);
