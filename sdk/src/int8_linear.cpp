@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -17,6 +18,15 @@ namespace {
 constexpr float kQuantMax = 127.0f;
 constexpr float kMinAbsMax = 1e-5f;
 
+// The row kernels below are compiled for AVX-512, AVX2 and the x86-64 baseline, picked at load time
+// (GCC/Clang function multi-versioning): the SDK is built for baseline x86-64, where the abs-max
+// reduction does not vectorize at all (measured: 0.9 ms → 0.07 ms for 512×2048 on the EPYC).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define COMPACTMIND_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define COMPACTMIND_ROW_KERNEL
+#endif
+
 // Round half to even, as torch.round does, in a form the compiler vectorizes: adding and removing
 // 1.5·2^23 leaves the nearest integer under the default rounding mode (exact for |v| < 2^22; here
 // |v| ≤ 127). Neither this file nor the SDK enables -ffast-math, which would fold it away.
@@ -25,24 +35,55 @@ inline float round_half_even(float value) {
   return (value + kMagic) - kMagic;
 }
 
+// max |x| over a row, on the bit patterns: with the sign bit cleared, IEEE floats order as unsigned
+// integers, and an integer max reduction vectorizes where a float one (NaN rules) does not.
+COMPACTMIND_ROW_KERNEL float row_abs_max(const float* row, int64_t count) {
+  uint32_t largest = 0;
+  for (int64_t c = 0; c < count; ++c) {
+    uint32_t bits;
+    std::memcpy(&bits, row + c, sizeof(bits));
+    bits &= 0x7fffffffu;
+    largest = bits > largest ? bits : largest;
+  }
+  float value;
+  std::memcpy(&value, &largest, sizeof(value));
+  return value;
+}
+
+// x / scale (not x · (1/scale)): bit-identical to the fake-quant path's division.
+COMPACTMIND_ROW_KERNEL void quantize_row(const float* row, int64_t count, float scale, int8_t* out) {
+  for (int64_t c = 0; c < count; ++c)
+    out[c] = static_cast<int8_t>(static_cast<int32_t>(round_half_even(row[c] / scale)));
+}
+
+COMPACTMIND_ROW_KERNEL void fake_quantize_row(float* row, int64_t count, float scale) {
+  for (int64_t c = 0; c < count; ++c) row[c] = round_half_even(row[c] / scale) * scale;
+}
+
+// y[n] = acc[n] · s_x · s_w[n] (per-channel weights) or acc[n] · (s_x · s_w) (per tensor: stride 0).
+COMPACTMIND_ROW_KERNEL void dequantize_row(const int32_t* acc, int64_t count, float row_scale,
+                                           const float* weight_scale, bool per_channel, float* out) {
+  if (per_channel) {
+    for (int64_t c = 0; c < count; ++c) out[c] = static_cast<float>(acc[c]) * row_scale * weight_scale[c];
+  } else {
+    const float scale = row_scale * weight_scale[0];
+    for (int64_t c = 0; c < count; ++c) out[c] = static_cast<float>(acc[c]) * scale;
+  }
+}
+
 // Groups of `rows_per_group` consecutive rows share one scale (1: per token; a sequence: per tensor).
 // Returns one scale per row (the group's scale repeated), computed from `data` [rows, cols].
 std::vector<float> group_scales(const float* data, int64_t rows, int64_t cols,
                                 int64_t rows_per_group) {
-  std::vector<float> row_abs_max(static_cast<size_t>(rows));
+  std::vector<float> row_max(static_cast<size_t>(rows));
   at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* row = data + r * cols;
-      float abs_max = 0.0f;
-      for (int64_t c = 0; c < cols; ++c) abs_max = std::max(abs_max, std::fabs(row[c]));
-      row_abs_max[static_cast<size_t>(r)] = abs_max;
-    }
+    for (int64_t r = begin; r < end; ++r) row_max[size_t(r)] = row_abs_max(data + r * cols, cols);
   });
   std::vector<float> scales(static_cast<size_t>(rows));
   for (int64_t first = 0; first < rows; first += rows_per_group) {
     const int64_t last = std::min(rows, first + rows_per_group);
     float abs_max = 0.0f;
-    for (int64_t r = first; r < last; ++r) abs_max = std::max(abs_max, row_abs_max[size_t(r)]);
+    for (int64_t r = first; r < last; ++r) abs_max = std::max(abs_max, row_max[size_t(r)]);
     const float scale = std::max(abs_max, kMinAbsMax) / kQuantMax;
     std::fill(scales.begin() + first, scales.begin() + last, scale);
   }
@@ -53,14 +94,7 @@ std::vector<float> group_scales(const float* data, int64_t rows, int64_t cols,
 void quantize_rows(const float* input, int64_t rows, int64_t cols, const std::vector<float>& scales,
                    int8_t* output) {
   at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float scale = scales[size_t(r)];
-      const float* in = input + r * cols;
-      int8_t* out = output + r * cols;
-      // x / scale (not x · (1/scale)): bit-identical to the fake-quant path's division.
-      for (int64_t c = 0; c < cols; ++c)
-        out[c] = static_cast<int8_t>(static_cast<int32_t>(round_half_even(in[c] / scale)));
-    }
+    for (int64_t r = begin; r < end; ++r) quantize_row(input + r * cols, cols, scales[size_t(r)], output + r * cols);
   });
 }
 
@@ -68,11 +102,7 @@ void quantize_rows(const float* input, int64_t rows, int64_t cols, const std::ve
 void fake_quantize_rows_inplace(float* data, int64_t rows, int64_t cols, int64_t rows_per_group) {
   const std::vector<float> scales = group_scales(data, rows, cols, rows_per_group);
   at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float scale = scales[size_t(r)];
-      float* row = data + r * cols;
-      for (int64_t c = 0; c < cols; ++c) row[c] = round_half_even(row[c] / scale) * scale;
-    }
+    for (int64_t r = begin; r < end; ++r) fake_quantize_row(data + r * cols, cols, scales[size_t(r)]);
   });
 }
 
@@ -245,18 +275,8 @@ at::Tensor Int8Linear::forward_int8(const at::Tensor& rows, int64_t rows_per_gro
   const bool per_channel = weight_scale_.numel() == out && out > 1;
   float* result = output.data_ptr<float>();
   at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float row_scale = input_scales[size_t(r)];
-      const int32_t* acc_row = acc + r * out;
-      float* out_row = result + r * out;
-      if (per_channel) {
-        for (int64_t c = 0; c < out; ++c)
-          out_row[c] = static_cast<float>(acc_row[c]) * row_scale * weight_scale[c];
-      } else {
-        const float scale = row_scale * weight_scale[0];
-        for (int64_t c = 0; c < out; ++c) out_row[c] = static_cast<float>(acc_row[c]) * scale;
-      }
-    }
+    for (int64_t r = begin; r < end; ++r)
+      dequantize_row(acc + r * out, out, input_scales[size_t(r)], weight_scale, per_channel, result + r * out);
   });
   if (options_.quantize_output) fake_quantize_rows_inplace(result, count, out, rows_per_group);
   return output;
