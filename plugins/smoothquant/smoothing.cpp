@@ -16,6 +16,10 @@ void smooth_norm_into_linears(at::Tensor& norm_weight, const std::vector<at::Ten
     throw std::runtime_error(where + ": calibration statistics have " + std::to_string(act_scales.numel()) +
                              " channels, the norm has " + std::to_string(channels) +
                              " (statistics of another model?)");
+  // A block pruned to nothing (every linear without outputs) never reads the norm: nothing to move.
+  bool all_empty = true;
+  for (const at::Tensor* weight : weights) all_empty = all_empty && weight->size(0) == 0;
+  if (all_empty) return;
   std::vector<at::Tensor> column_max;
   for (const at::Tensor* weight : weights) {
     if (weight->size(1) != channels)

@@ -199,9 +199,10 @@ std::unique_ptr<Int8Linear> Int8Linear::quantize(const at::Tensor& weight, Weigh
                                 std::to_string(weight.dim()));
   at::NoGradGuard no_grad;
   const at::Tensor full = weight.detach().to(at::kCPU, at::kFloat);
-  at::Tensor abs_max = weight_quant == WeightQuant::kPerChannel
-                           ? full.abs().amax(1)
-                           : full.abs().max().reshape({1});
+  // An empty weight (a block pruned to nothing) gets the minimum scale rather than an error.
+  at::Tensor abs_max = weight_quant == WeightQuant::kPerChannel ? full.abs().amax(1)
+                       : full.numel() == 0                      ? at::zeros({1})
+                                                                : full.abs().max().reshape({1});
   const at::Tensor scale = abs_max.clamp_min(kMinAbsMax) / kQuantMax;
   const at::Tensor quantized =
       at::round(full / scale.view({-1, 1})).clamp(-kQuantMax, kQuantMax).to(at::kChar);
@@ -251,7 +252,9 @@ at::Tensor Int8Linear::forward(const at::Tensor& input) const {
     rows_per_group = input.dim() >= 3 && input.size(0) > 0 ? count / input.size(0) : count;
   std::vector<int64_t> out_sizes(input.sizes().begin(), input.sizes().end());
   out_sizes.back() = out_features();
-  if (count == 0) return at::zeros(out_sizes, input.options().dtype(at::kFloat));
+  // Nothing to multiply (no tokens, or a layer pruned to no inputs/outputs): the exact result is 0.
+  if (count == 0 || in_features() == 0 || out_features() == 0)
+    return at::zeros(out_sizes, input.options().dtype(at::kFloat));
   const at::Tensor output = execution_ == Int8Execution::kInt8Gemm
                                 ? forward_int8(rows, rows_per_group)
                                 : forward_fake(rows, rows_per_group);

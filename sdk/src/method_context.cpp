@@ -48,6 +48,11 @@ ActivationStats collect_activation_abs_max(const LlamaModel& model, const at::Te
   ActivationStats stats;
   for (const auto& [name, linear] : model.named_linears()) {
     const auto found = running.find(name);
+    // A block pruned to nothing (no heads, no MLP channels) is skipped by the forward pass.
+    if (found == running.end() && linear->out_features() == 0) {
+      stats.emplace(name, at::zeros({linear->in_features()}));
+      continue;
+    }
     if (found == running.end())
       throw std::runtime_error("calibration: the forward pass reported no input for linear '" + name + "'");
     if (found->second.numel() != linear->in_features())

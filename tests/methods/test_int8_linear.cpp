@@ -144,6 +144,11 @@ TEST_CASE("Int8Linear handles a single token, clones and rejects bad inputs", "[
   int8_copy->set_execution(Int8Execution::kFakeQuant);
   CHECK(relative_max_error(real, copy->forward(token)) < 2e-6);
   CHECK(layer->forward(at::zeros({0, 40})).sizes() == at::IntArrayRef({0, 24}));
+  // A layer pruned to no outputs still works (and saves) as an int8 layer.
+  for (auto wq : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+    auto empty = Int8Linear::quantize(at::zeros({0, 40}), wq, {});
+    CHECK(empty->forward(token).sizes() == at::IntArrayRef({1, 1, 0}));
+  }
 
   CHECK_THROWS_WITH(layer->forward(at::randn({2, 41})),
                     Catch::Contains("input has 41 features, the layer expects 40"));
