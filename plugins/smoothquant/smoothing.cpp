@@ -67,6 +67,20 @@ void smooth_llama(LlamaModel& model, const ActivationStats& act_scales, double a
   }
 }
 
+void round_norms_to_storage_dtype(LlamaModel& model) {
+  const std::string& dtype = model.config.storage_dtype;
+  at::ScalarType storage;
+  if (dtype == "float16") storage = at::kHalf;
+  else if (dtype == "bfloat16") storage = at::kBFloat16;
+  else if (dtype == "float32") return;
+  else throw std::runtime_error("smoothquant: unknown storage dtype '" + dtype + "' in the model's config");
+  at::NoGradGuard no_grad;
+  for (DecoderLayer& layer : model.layers) {
+    layer.input_layernorm.copy_(layer.input_layernorm.to(storage));
+    layer.post_attention_layernorm.copy_(layer.post_attention_layernorm.to(storage));
+  }
+}
+
 int64_t quantize_llama_w8a8(LlamaModel& model, const W8A8Scheme& scheme) {
   int64_t converted = 0;
   for (size_t i = 0; i < model.layers.size(); ++i) {

@@ -44,6 +44,7 @@ class SmoothQuant final : public Method {
       if (!std::isfinite(alpha) || alpha < 0.0 || alpha > 1.0)
         throw std::invalid_argument("smoothquant: alpha must be in [0, 1], got " + std::to_string(alpha));
       smooth_llama(model, context.activation_stats(model), alpha);
+      round_norms_to_storage_dtype(model);
       scheme.provenance = {{"method", "smoothquant"}, {"alpha", alpha}};
       summary << ", smoothed with alpha " << alpha;
     } else {

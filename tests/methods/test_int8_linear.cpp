@@ -130,7 +130,7 @@ TEST_CASE("Int8Linear output quantization (quantized BMM input) matches the refe
   }
 }
 
-TEST_CASE("Int8Linear handles a single token, clones and rejects bad inputs", "[int8]") {
+TEST_CASE("Int8Linear handles single tokens and empty layers and rejects bad inputs", "[int8]") {
   at::manual_seed(5);
   const at::Tensor weight = at::randn({24, 40});
   auto layer = Int8Linear::quantize(weight, WeightQuant::kPerChannel, {});
