@@ -53,7 +53,7 @@ void setup_search(CLI::App& app) {
   command->add_option("--strategy", options.strategy, "bayesian (TPE), random or grid (default bayesian)")
       ->check(CLI::IsMember({"bayesian", "tpe", "random", "grid"}));
   command->add_option("--n-trials,--n_trials", options.n_trials,
-                      "finished trials the study must hold (default 12)")
+                      "finished trials the study must hold (default 10)")
       ->check(CLI::Range(1, 1000000));
   command->add_option("--retrain", options.retrain,
                       "hybrid pipelines get a retraining step between pruning and quantization (true|false, default false)");
@@ -63,7 +63,7 @@ void setup_search(CLI::App& app) {
   command->add_option("--objective", options.objective, "ppl (minimise PPL) or pareto (map the PPL/size front)")
       ->check(CLI::IsMember({"ppl", "pareto"}));
   command->add_option("--eval-windows,--eval_windows", options.eval_windows,
-                      "windows of --seqlen tokens each trial is evaluated on (default 16)")
+                      "windows of --seqlen tokens each trial is evaluated on (default 8)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   command->add_option("--eval-chunks,--eval_chunks", options.eval_chunks,
                       "intermediate PPL reports per trial, for early stopping (default 4)")

@@ -79,3 +79,12 @@ TEST_CASE("--space refuses what is not a narrowing of a declared space", "[space
         "--space: 'smoothquant.alpha': \"choices\" apply to categorical parameters only");
   CHECK(error_of("[1]") == "--space: expected a JSON object {\"plugin.parameter\": ...}");
 }
+
+TEST_CASE("the --space files in configs/ apply to the built-in plugins", "[space]") {
+  auto plugins = builtin_entries();
+  const auto overrides = compactmind::host::read_json_argument(
+      (fs::path(COMPACTMIND_SOURCE_DIR) / "configs" / "search-space-tiny.json").string(), "space");
+  apply_space_overrides(plugins, overrides);
+  CHECK(spec_of(plugins, "finetune", "steps").high == 16);
+  CHECK(spec_of(plugins, "distill", "seqlen").default_value == 64);
+}

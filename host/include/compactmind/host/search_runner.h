@@ -16,11 +16,12 @@ namespace compactmind::host {
 struct SearchOptions {
   DataOptions data;
   std::string strategy = "bayesian";  // bayesian | random | grid
-  int n_trials = 12;
+  // Defaults sized for the README's `compactmind search` on the fixture model: a couple of minutes.
+  int n_trials = 10;
   bool retrain = false;
   std::optional<double> target_ratio;  // hard constraint size_ratio ≤ target
   std::string objective = "ppl";       // ppl | pareto
-  int64_t eval_windows = 16;           // evaluation budget of one trial, in windows of --seqlen
+  int64_t eval_windows = 8;            // evaluation budget of one trial, in windows of --seqlen
   int eval_chunks = 4;                 // intermediate PPL reports per trial (median pruner steps)
   bool prune_trials = true;            // the median pruner
   int n_startup_trials = -1;           // TPE; -1 = the library's default for n_trials
