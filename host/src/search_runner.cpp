@@ -82,9 +82,13 @@ search::TrialOutcome evaluate_trial(const PipelineExecutor& executor, const Sear
   std::string pruned_because;
   score_options.on_chunk = [&](int64_t done, int64_t total, double ppl) {
     if (!std::isfinite(ppl)) return true;  // the evaluator fails the trial at the end
+    // An infeasible trial reports no intermediate value: its (lightly compressed, so good) PPL would
+    // raise the median bar the pruner holds feasible trials to. Measured: with it, the end-to-end TPE
+    // search pruned 9 of its first 22 trials, feasible ones, against infeasible trials' medians.
+    if (!feasible) return true;
     // The step is the number of windows evaluated: the same windows for every trial.
     const bool prune = reporter.report(static_cast<int>(done), ppl);
-    if (prune && feasible && done < total) {
+    if (prune && done < total) {
       pruned_because = "PPL " + format("%.4f", ppl) + " after " + std::to_string(done) + "/" + std::to_string(total) +
                        " windows is worse than the median of earlier trials";
       return false;
