@@ -9,6 +9,7 @@
 #include "compactmind/plugin_abi.h"
 #include "compactmind/version.h"
 
+#include <exception>
 #include <string>
 
 namespace compactmind {
@@ -35,13 +36,28 @@ cm_status guarded(Body&& body) noexcept {
     return error_status("unknown exception (not derived from std::exception)");
   }
 }
+// The space JSON built by `build`, or {"error": "<message>"} when it throws: the host then rejects
+// the plugin quoting the message instead of a bare "no space" (docs/abi.md).
+template <typename Build>
+std::string space_json_or_error(Build&& build) noexcept {
+  try {
+    return build();
+  } catch (const std::exception& error) {
+    // replace: a what() that is not valid UTF-8 must not make dump() throw here.
+    return nlohmann::json{{"error", error.what()}}.dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace);
+  } catch (...) {
+    return R"({"error":"unknown exception while declaring the space"})";
+  }
+}
 }  // namespace plugin_detail
 
 }  // namespace compactmind
 
 // COMPACTMIND_PLUGIN(MethodClass, "name", "version", CM_KIND_..., "description", space_expr)
 // space_expr: an expression of type compactmind::SpaceBuilder, evaluated once when the host asks for
-// the descriptor. If it throws, the descriptor's space_json is null and the host rejects the plugin.
+// the descriptor. If it throws (or fails validation), space_json is {"error": "<message>"} and the
+// host rejects the plugin with that message.
 #define COMPACTMIND_PLUGIN(MethodClass, kName, kVersion, kKind, kDescription, space_expr)           \
   namespace {                                                                                     \
   cm_status cm_plugin_create(cm_method** out) {                                                    \
@@ -59,14 +75,9 @@ cm_status guarded(Body&& body) noexcept {
     });                                                                                           \
   }                                                                                               \
   const char* cm_plugin_space_json() noexcept {                                                   \
-    static const std::string text = [] {                                                          \
-      try {                                                                                       \
-        return ::compactmind::SpaceBuilder(space_expr).to_json();                                 \
-      } catch (...) {                                                                             \
-        return std::string();                                                                     \
-      }                                                                                           \
-    }();                                                                                          \
-    return text.empty() ? nullptr : text.c_str();                                                 \
+    static const std::string text = ::compactmind::plugin_detail::space_json_or_error(            \
+        [] { return ::compactmind::SpaceBuilder(space_expr).to_json(); });                        \
+    return text.c_str();                                                                          \
   }                                                                                               \
   }                                                                                               \
   extern "C" __attribute__((visibility("default"))) const cm_plugin_descriptor*                   \

@@ -41,17 +41,20 @@ typedef struct cm_method cm_method;
 typedef struct cm_model cm_model;
 typedef struct cm_context cm_context;
 
+/* The first four fields (abi_version, struct_size, name, version) are frozen for EVERY ABI version,
+ * not only ABI 1: a host can always name the plugin whose ABI it rejects (docs/abi.md). */
 typedef struct cm_plugin_descriptor {
   uint32_t abi_version; /* CM_ABI_VERSION the plugin was built with; never moves (since ABI 1) */
   uint32_t struct_size; /* sizeof(cm_plugin_descriptor) at build time; gates appended fields (since ABI 1) */
-  const char* name;          /* unique plugin name, e.g. "smoothquant"; plugin-owned (since ABI 1) */
-  const char* version;       /* plugin's own version, e.g. "1.0.0"; plugin-owned (since ABI 1) */
+  const char* name;          /* unique plugin name, [A-Za-z0-9_.-]+, e.g. "smoothquant"; plugin-owned; never moves (since ABI 1) */
+  const char* version;       /* plugin's own version, e.g. "1.0.0"; plugin-owned; never moves (since ABI 1) */
   int32_t kind;              /* a cm_plugin_kind value (since ABI 1) */
   const char* description;   /* one line for people; plugin-owned (since ABI 1) */
   const char* sdk_version;   /* compactmind SDK version built against, "MAJOR.MINOR.PATCH" (since ABI 1) */
   const char* torch_version; /* LibTorch version built against, e.g. "1.13.0" (since ABI 1) */
   int32_t cxx11_abi;         /* value of _GLIBCXX_USE_CXX11_ABI at build time (since ABI 1) */
-  const char* space_json;    /* declared hyperparameter space, JSON text (docs/abi.md) (since ABI 1) */
+  const char* space_json;    /* declared hyperparameter space, JSON text (docs/abi.md), or {"error": ...}
+                                when declaring it failed; plugin-owned (since ABI 1) */
   /* Creates the method object; *out is owned by the plugin and released with destroy_method. */
   cm_status (*create_method)(cm_method** out); /* since ABI 1 */
   void (*destroy_method)(cm_method* method);   /* since ABI 1 */

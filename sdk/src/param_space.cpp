@@ -1,0 +1,190 @@
+// SpaceBuilder (a plugin's declared hyperparameter space → JSON, format in param_space.h and
+// docs/abi.md) and Params (typed access to the resolved values the host passes to apply).
+#include "compactmind/param_space.h"
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+namespace compactmind {
+namespace {
+
+[[noreturn]] void invalid(const std::string& name, const std::string& problem) {
+  throw std::invalid_argument("space parameter '" + name + "': " + problem);
+}
+
+nlohmann::json numeric_entry(const std::string& name, const char* type, const nlohmann::json& low,
+                             const nlohmann::json& high, const nlohmann::json& default_value,
+                             bool log_scale, const nlohmann::json& step) {
+  return {{"name", name}, {"type", type},       {"low", low},   {"high", high},
+          {"log", log_scale}, {"step", step}, {"default", default_value}, {"tunable", true}};
+}
+
+// Whether `value` is a legal value of the declared parameter `entry` (used for conditions).
+bool is_legal_value(const nlohmann::json& entry, const nlohmann::json& value) {
+  const std::string type = entry["type"];
+  if (type == "bool") return value.is_boolean();
+  if (type == "categorical") {
+    if (!value.is_string()) return false;
+    for (const auto& choice : entry["choices"])
+      if (choice == value) return true;
+    return false;
+  }
+  if (!value.is_number() || (type == "int" && !value.is_number_integer())) return false;
+  const double number = value.get<double>();
+  return number >= entry["low"].get<double>() && number <= entry["high"].get<double>();
+}
+
+void validate(const nlohmann::json& entry, const std::set<std::string>& earlier,
+              const nlohmann::json& parameters) {
+  const std::string name = entry["name"];
+  if (name.empty()) throw std::invalid_argument("space parameter with an empty name");
+  if (earlier.count(name)) invalid(name, "declared twice");
+  const std::string type = entry["type"];
+  if (type == "float" || type == "int") {
+    const double low = entry["low"].get<double>();
+    const double high = entry["high"].get<double>();
+    const double value = entry["default"].get<double>();
+    if (!std::isfinite(low) || !std::isfinite(high)) invalid(name, "bounds must be finite");
+    if (low > high)
+      invalid(name, "low " + entry["low"].dump() + " is greater than high " + entry["high"].dump());
+    if (!(value >= low && value <= high))
+      invalid(name, "default " + entry["default"].dump() + " is outside [" + entry["low"].dump() + ", " +
+                        entry["high"].dump() + "]");
+    if (entry["log"].get<bool>() && low <= 0)
+      invalid(name, "a log-scale parameter needs low > 0, got " + entry["low"].dump());
+    if (entry["step"].is_number() && !(entry["step"].get<double>() > 0))
+      invalid(name, "step must be positive, got " + entry["step"].dump());
+  } else if (type == "categorical") {
+    if (entry["choices"].empty()) invalid(name, "a categorical parameter needs at least one choice");
+    std::set<std::string> seen;
+    for (const auto& choice : entry["choices"])
+      if (!seen.insert(choice.get<std::string>()).second)
+        invalid(name, "choice '" + choice.get<std::string>() + "' listed twice");
+    if (!seen.count(entry["default"].get<std::string>()))
+      invalid(name, "default '" + entry["default"].get<std::string>() + "' is not one of its choices");
+  }
+  if (entry.contains("condition")) {
+    const std::string parent = entry["condition"]["parameter"];
+    if (!earlier.count(parent))
+      invalid(name, "condition names '" + parent + "', which is not declared before it");
+    for (const auto& candidate : parameters)
+      if (candidate["name"] == parent && !is_legal_value(candidate, entry["condition"]["equals"]))
+        invalid(name, "condition value " + entry["condition"]["equals"].dump() +
+                          " is not a legal value of '" + parent + "'");
+  }
+}
+
+const char* json_type_name(const nlohmann::json& value) { return value.type_name(); }
+
+}  // namespace
+
+SpaceBuilder& SpaceBuilder::add_float(const std::string& name, double low, double high,
+                                      double default_value, bool log_scale, double step) {
+  // step 0 = continuous, written as null so the JSON says "no grid" rather than "a grid of 0".
+  parameters_.push_back(numeric_entry(name, "float", low, high, default_value, log_scale,
+                                      step == 0.0 ? nlohmann::json(nullptr) : nlohmann::json(step)));
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::add_int(const std::string& name, int64_t low, int64_t high,
+                                    int64_t default_value, int64_t step, bool log_scale) {
+  parameters_.push_back(numeric_entry(name, "int", low, high, default_value, log_scale, step));
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::add_categorical(const std::string& name,
+                                            const std::vector<std::string>& choices,
+                                            const std::string& default_value) {
+  parameters_.push_back({{"name", name},
+                         {"type", "categorical"},
+                         {"choices", choices},
+                         {"default", default_value},
+                         {"tunable", true}});
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::add_bool(const std::string& name, bool default_value) {
+  parameters_.push_back({{"name", name}, {"type", "bool"}, {"default", default_value}, {"tunable", true}});
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::when(const std::string& parameter, const nlohmann::json& equals) {
+  last("when")["condition"] = {{"parameter", parameter}, {"equals", equals}};
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::fixed() {
+  last("fixed")["tunable"] = false;
+  return *this;
+}
+
+nlohmann::json& SpaceBuilder::last(const char* modifier) {
+  if (parameters_.empty())
+    throw std::logic_error(std::string("SpaceBuilder::") + modifier +
+                           "() modifies the parameter added last, but none was added yet");
+  return parameters_.back();
+}
+
+std::string SpaceBuilder::to_json() const {
+  std::set<std::string> earlier;
+  for (const auto& entry : parameters_) {
+    validate(entry, earlier, parameters_);
+    earlier.insert(entry["name"].get<std::string>());
+  }
+  return nlohmann::json{{"parameters", parameters_}}.dump();
+}
+
+Params::Params(nlohmann::json values) : values_(std::move(values)) {
+  if (!values_.is_object())
+    throw std::invalid_argument("method parameters must be a JSON object, got " + values_.dump());
+}
+
+bool Params::has(const std::string& name) const { return values_.contains(name); }
+
+const nlohmann::json& Params::at(const std::string& name) const {
+  const auto found = values_.find(name);
+  if (found != values_.end()) return *found;
+  std::string known;
+  for (const auto& item : values_.items()) known += (known.empty() ? "" : ", ") + item.key();
+  // A conditional parameter is absent when its condition does not hold: say so, it is the usual cause.
+  throw std::invalid_argument("parameter '" + name + "' is not set (given: " +
+                              (known.empty() ? "none" : known) +
+                              "); if it is conditional, check has() first");
+}
+
+double Params::get_float(const std::string& name) const {
+  const auto& value = at(name);
+  if (!value.is_number())
+    throw std::invalid_argument("parameter '" + name + "' is a " + json_type_name(value) + " (" +
+                                value.dump() + "), expected a number");
+  return value.get<double>();
+}
+
+int64_t Params::get_int(const std::string& name) const {
+  const auto& value = at(name);
+  if (value.is_number_integer()) return value.get<int64_t>();
+  // A search may hand back 64.0 for an int parameter after a JSON round trip; accept exact integers.
+  if (value.is_number_float()) {
+    const double number = value.get<double>();
+    if (std::isfinite(number) && std::floor(number) == number && std::fabs(number) < 9.0e15)
+      return static_cast<int64_t>(number);
+  }
+  throw std::invalid_argument("parameter '" + name + "' is " + value.dump() + ", expected an integer");
+}
+
+bool Params::get_bool(const std::string& name) const {
+  const auto& value = at(name);
+  if (!value.is_boolean())
+    throw std::invalid_argument("parameter '" + name + "' is " + value.dump() + ", expected true or false");
+  return value.get<bool>();
+}
+
+std::string Params::get_string(const std::string& name) const {
+  const auto& value = at(name);
+  if (!value.is_string())
+    throw std::invalid_argument("parameter '" + name + "' is " + value.dump() + ", expected a string");
+  return value.get<std::string>();
+}
+
+}  // namespace compactmind

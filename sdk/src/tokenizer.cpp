@@ -1,0 +1,87 @@
+#include "compactmind/tokenizer.h"
+
+#include "sentencepiece_library.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace compactmind {
+
+struct Tokenizer::Impl {
+  detail::SentencePieceLibrary::ProcessorPointer processor;
+};
+
+namespace {
+
+// transformers' LlamaTokenizer adds BOS unless tokenizer_config.json says otherwise.
+bool read_add_bos_token(const std::filesystem::path& config_path) {
+  if (!std::filesystem::exists(config_path)) return true;
+  std::ifstream in(config_path);
+  if (!in) throw std::runtime_error("cannot open '" + config_path.string() + "'");
+  nlohmann::json config;
+  try {
+    in >> config;
+  } catch (const nlohmann::json::exception& error) {
+    throw std::runtime_error("'" + config_path.string() + "' is not valid JSON: " + error.what());
+  }
+  const auto found = config.find("add_bos_token");
+  if (found == config.end() || found->is_null()) return true;
+  if (!found->is_boolean()) {
+    throw std::runtime_error("'" + config_path.string() + "': \"add_bos_token\" must be true or false");
+  }
+  return found->get<bool>();
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
+  const auto model_path = model_dir / "tokenizer.model";
+  if (!std::filesystem::exists(model_path)) {
+    throw std::runtime_error("no tokenizer in '" + model_dir.string() +
+                             "': 'tokenizer.model' (SentencePiece) is missing");
+  }
+  Tokenizer tokenizer;
+  const auto& library = detail::SentencePieceLibrary::instance();
+  tokenizer.impl_ = std::make_unique<Impl>(Impl{library.create_processor()});
+  auto& processor = *tokenizer.impl_->processor;
+  library.check([&] { return processor.Load(model_path.string()); },
+                "cannot load SentencePiece model '" + model_path.string() + "'");
+  tokenizer.add_bos_token_ = read_add_bos_token(model_dir / "tokenizer_config.json");
+  return tokenizer;
+}
+
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+
+std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
+  std::vector<int> pieces;
+  detail::SentencePieceLibrary::instance().check([&] { return impl_->processor->Encode(text, &pieces); },
+                                                 "SentencePiece encode failed");
+  return std::vector<int64_t>(pieces.begin(), pieces.end());
+}
+
+std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
+  const int vocab = impl_->processor->GetPieceSize();
+  std::vector<int> pieces;
+  pieces.reserve(ids.size());
+  for (const int64_t id : ids) {
+    if (id < 0 || id >= vocab) {
+      throw std::runtime_error("cannot decode token id " + std::to_string(id) +
+                               ": the tokenizer's vocabulary has " + std::to_string(vocab) + " pieces");
+    }
+    pieces.push_back(static_cast<int>(id));
+  }
+  std::string text;
+  detail::SentencePieceLibrary::instance().check([&] { return impl_->processor->Decode(pieces, &text); },
+                                                 "SentencePiece decode failed");
+  return text;
+}
+
+int64_t Tokenizer::bos_id() const { return impl_->processor->bos_id(); }
+int64_t Tokenizer::eos_id() const { return impl_->processor->eos_id(); }
+int64_t Tokenizer::vocab_size() const { return impl_->processor->GetPieceSize(); }
+
+}  // namespace compactmind
