@@ -19,6 +19,8 @@ function(compactmind_add_plugin name)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${COMPACTMIND_BUILD_PLUGIN_DIR}")
   endif()
   if(DEFINED COMPACTMIND_INSTALL_PLUGIN_DIR AND COMPACTMIND_INSTALL_BUILTIN_PLUGINS)
+    # Installed in <libdir>/compactmind/plugins: the SDK library is two folders up.
+    set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
     install(TARGETS ${target} LIBRARY DESTINATION "${COMPACTMIND_INSTALL_PLUGIN_DIR}")
   endif()
 endfunction()

@@ -1,14 +1,16 @@
 // Loading one plugin file and deciding whether to trust it. The checks run in the order the
 // descriptor may be trusted (docs/abi.md): ELF file → dlopen → entry point → ABI version and struct
-// size → build fingerprint (SDK major, LibTorch version, C++ ABI) → fields → space JSON → factory
+// size → build fingerprint (SDK series, LibTorch version, C++ ABI) → fields → space JSON → factory
 // probe. Every rejection names the file, the plugin when known, the reason and both versions.
 #include "compactmind/host/plugin_registry.h"
 #include "compactmind/version.h"
 
 #include <boost/dll/shared_library.hpp>
+#include <cxxabi.h>
 #include <dlfcn.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -43,7 +45,31 @@ bool has_elf_header(const fs::path& file) {
   return stream.gcount() == 4 && std::memcmp(magic.data(), "\x7f" "ELF", 4) == 0;
 }
 
-std::string major_of(const std::string& version) { return version.substr(0, version.find('.')); }
+// The loader's "undefined symbol: _ZN11compactmind8as_dense..." with the C++ name demangled: the
+// usual cause is a plugin built against another SDK, and the readable name says which function.
+std::string readable_loader_error(std::string message) {
+  const std::string marker = "undefined symbol: ";
+  const size_t at = message.find(marker);
+  if (at == std::string::npos) return message;
+  const size_t start = at + marker.size();
+  const size_t end = message.find_first_of(" ,\n", start);
+  const std::string symbol = message.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status);
+  if (status == 0 && demangled != nullptr)
+    message.replace(start, symbol.size(), std::string(demangled) + " (" + symbol + ")");
+  std::free(demangled);
+  return message;
+}
+
+// The part of a version that must match for binary compatibility: MAJOR, or MAJOR.MINOR while the
+// major is 0 (semver: anything may change in 0.x, so each 0.y series is its own ABI).
+std::string compatibility_series(const std::string& version) {
+  const size_t major_end = version.find('.');
+  const std::string major = version.substr(0, major_end);
+  if (major != "0" || major_end == std::string::npos) return major;
+  return version.substr(0, version.find('.', major_end + 1));
+}
 
 // Reads what may be trusted of a descriptor and builds the rejection label as it goes.
 class Checker {
@@ -89,9 +115,11 @@ std::optional<std::string> null_field(const cm_plugin_descriptor& d) {
 std::optional<std::string> fingerprint_mismatch(const cm_plugin_descriptor& d) {
   if (d.sdk_version == nullptr || d.torch_version == nullptr)
     return std::string("descriptor field '") + (d.sdk_version ? "torch_version" : "sdk_version") + "' is null";
-  if (major_of(d.sdk_version) != major_of(COMPACTMIND_SDK_VERSION))
+  const std::string host_series = compatibility_series(COMPACTMIND_SDK_VERSION);
+  if (compatibility_series(d.sdk_version) != host_series)
     return "built against compactmind-sdk " + std::string(d.sdk_version) +
-           ", this host is compactmind-sdk " COMPACTMIND_SDK_VERSION " (major versions differ)" + kRebuildHint;
+           ", this host is compactmind-sdk " COMPACTMIND_SDK_VERSION " (plugins must come from its " +
+           host_series + ".x series)" + kRebuildHint;
   // Exact match: LibTorch gives no C++ ABI guarantee between releases (design.md).
   if (std::string(d.torch_version) != COMPACTMIND_TORCH_VERSION)
     return "built with LibTorch " + std::string(d.torch_version) +
@@ -181,7 +209,7 @@ std::variant<PluginInfo, PluginRejection> load_plugin(const fs::path& file) {
   library.load(file, boost::dll::load_mode::rtld_now, load_error);
   if (load_error) {
     const char* reason = dlerror();  // Boost.DLL keeps only an errno-like code; dlerror has the why
-    return checker.reject(std::string("cannot be loaded: ") + (reason ? reason : load_error.message()));
+    return checker.reject("cannot be loaded: " + readable_loader_error(reason ? reason : load_error.message()));
   }
   const bool has_entry_point = library.has(CM_PLUGIN_ENTRY_POINT);
   auto* get_descriptor = has_entry_point ? &library.get<const cm_plugin_descriptor*()>(CM_PLUGIN_ENTRY_POINT)

@@ -56,7 +56,9 @@ void PluginRegistry::apply(const std::string& name, LlamaModel& model, const nlo
   const PluginInfo& plugin = get(name);
   // Resolving again is idempotent for already-resolved values and guarantees the plugin's contract:
   // every applicable declared parameter present, each within its bounds.
-  const std::string params_json = plugin.space.resolve(params, "plugin '" + name + "'").dump();
+  // null (nothing given) means "all defaults".
+  const nlohmann::json given = params.is_null() ? nlohmann::json::object() : params;
+  const std::string params_json = plugin.space.resolve(given, "plugin '" + name + "'").dump();
   const cm_plugin_descriptor& descriptor = *plugin.descriptor;
 
   cm_method* method = nullptr;

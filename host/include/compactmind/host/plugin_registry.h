@@ -78,6 +78,7 @@ class PluginRegistry {
   static PluginRegistry discover(const DiscoveryOptions& options);
 
   // Loads one file and registers it (or records its rejection). Returns the plugin, or nullptr.
+  // Pointers and references into plugins() stay valid until the next add_file.
   const PluginInfo* add_file(const std::filesystem::path& file);
 
   const PluginInfo* find(const std::string& name) const;
@@ -87,7 +88,8 @@ class PluginRegistry {
   const std::vector<PluginRejection>& rejections() const { return rejections_; }
   const std::vector<std::filesystem::path>& search_path() const { return search_path_; }
 
-  // Runs plugin `name` on `model` in place: resolves `params` against its space (fills defaults,
+  // Runs plugin `name` on `model` in place: resolves `params` (an object, or null for "all
+  // defaults") against its space (fills defaults,
   // checks bounds — throws std::invalid_argument naming the plugin and the parameter), creates the
   // method, applies it, destroys it. Throws std::runtime_error("plugin 'name' failed: <message>")
   // when the plugin reports a failure.

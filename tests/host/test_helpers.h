@@ -1,0 +1,51 @@
+// Shared by the host tests: isolated temp folders, copying built test plugins, running commands, and a
+// tiny hand-made model for apply (no checkpoint needed).
+#pragma once
+
+#include "compactmind/host/plugin_registry.h"
+#include "compactmind/llama_model.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace compactmind::test {
+
+// A new empty folder under the system temp dir, unique to this call (mkdtemp).
+std::filesystem::path fresh_temp_dir(const std::string& tag);
+
+// Copies `file` into `dir`, keeping its name; returns the copy's path.
+std::filesystem::path copy_into(const std::filesystem::path& file, const std::filesystem::path& dir);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout only
+};
+// Runs `command` through the shell; stderr is left to the test's log.
+CommandResult run_command(const std::string& command);
+
+// Discovery restricted to `dirs`: no environment, no default folders, so nothing outside the test's
+// own folders is seen.
+host::DiscoveryOptions only_dirs(const std::vector<std::filesystem::path>& dirs);
+
+// A Linear holding float weights, written here so the tests need nothing of the model runtime.
+class TestLinear final : public Linear {
+ public:
+  explicit TestLinear(at::Tensor weight_in) : weight(std::move(weight_in)) {}
+  at::Tensor weight;
+  at::Tensor forward(const at::Tensor& input) const override { return at::matmul(input, weight.t()); }
+  int64_t in_features() const override { return weight.size(1); }
+  int64_t out_features() const override { return weight.size(0); }
+  std::vector<std::pair<std::string, at::Tensor>> state() const override { return {{"weight", weight}}; }
+  int64_t stored_bytes(at::ScalarType float_dtype) const override {
+    return weight.numel() * static_cast<int64_t>(c10::elementSize(float_dtype));
+  }
+  std::unique_ptr<Linear> clone() const override { return std::make_unique<TestLinear>(weight.clone()); }
+  std::string kind() const override { return "dense"; }
+  at::Tensor dense_weight() const override { return weight; }
+};
+
+// One decoder layer of hidden size 8, MLP 16, random weights (seeded); final norm of ones.
+LlamaModel tiny_model();
+
+}  // namespace compactmind::test
