@@ -6,6 +6,7 @@
 #include "compactmind/random_model.h"
 #include "compactmind/safetensors.h"
 #include "compactmind/threads.h"
+#include "compactmind/tokenizer.h"
 
 #include <chrono>
 #include <map>
@@ -46,8 +47,17 @@ void run_random_model(const RandomModelArgs& args) {
   options.weight_std = args.weight_std;
   options.float_dtype = kDtypes.at(args.dtype);
   options.tokenizer_from = args.tokenizer_from;
-  if (!options.tokenizer_from.empty() && !fs::exists(options.tokenizer_from / "tokenizer.model"))
-    throw std::runtime_error("--tokenizer-from '" + args.tokenizer_from + "' holds no tokenizer.model");
+  if (!options.tokenizer_from.empty()) {
+    if (!fs::exists(options.tokenizer_from / "tokenizer.model"))
+      throw std::runtime_error("--tokenizer-from '" + args.tokenizer_from + "' holds no tokenizer.model");
+    // Token ids index the embedding: a larger tokenizer would make evaluation read past it.
+    const int64_t pieces = Tokenizer::load(options.tokenizer_from).vocab_size();
+    if (pieces > config.vocab_size)
+      throw std::runtime_error("the tokenizer in '" + args.tokenizer_from + "' has " + std::to_string(pieces) +
+                               " pieces, but '" + args.shape + "' gives vocab_size " +
+                               std::to_string(config.vocab_size) + ": use a shape with vocab_size ≥ " +
+                               std::to_string(pieces));
+  }
 
   const auto start = std::chrono::steady_clock::now();
   write_random_llama_model(config, args.out, options);

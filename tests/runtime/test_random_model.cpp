@@ -63,7 +63,10 @@ TEST_CASE("a random model has the shape, N(0, std²) weights and unit norms", "[
 
 TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[random_model]") {
   ScratchDir scratch("random-cli");
-  std::ofstream(scratch / "shape.json") << small_shape().dump();
+  nlohmann::json shape = small_shape();
+  shape["vocab_size"] = 4096;  // the fixtures' SentencePiece vocabulary
+  std::ofstream(scratch / "shape.json") << shape.dump();
+  std::ofstream(scratch / "small-vocab.json") << small_shape().dump();
   const fs::path out = scratch / "cli-model";
   const fs::path tokenizer_dir = fixtures_dir() / "models" / "tiny-llama2";
   const std::string command = std::string(COMPACTMIND_HOST_BIN) + " tools random-model --shape '" +
@@ -74,12 +77,12 @@ TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[
   std::ifstream log_stream(scratch / "log.txt");
   const std::string log((std::istreambuf_iterator<char>(log_stream)), std::istreambuf_iterator<char>());
   CHECK_THAT(log, Catch::Contains("threads: 1"));
-  // 96·48 (embed) + 3·(2·48 + 48·(64+32+32) + 64·48 + 3·80·48) + 48 + 96·48 (lm_head) parameters.
-  CHECK_THAT(log, Catch::Contains("71760 parameters, 143520 bytes as bfloat16"));
+  // 4096·48 (embed) + 3·(2·48 + 48·(64+32+32) + 64·48 + 3·80·48) + 48 + 4096·48 (lm_head) parameters.
+  CHECK_THAT(log, Catch::Contains("455760 parameters, 911520 bytes as bfloat16"));
 
   const LlamaModel model = LlamaModel::load(out);
   CHECK(model.config.storage_dtype == "bfloat16");
-  CHECK(model.parameter_count() == 71760);
+  CHECK(model.parameter_count() == 455760);
   CHECK(SafetensorsReader::open(out).info("model.embed_tokens.weight").dtype_name == "BF16");
   CHECK(fs::exists(out / "tokenizer.model"));
   CHECK(fs::exists(out / "tokenizer_config.json"));
@@ -92,4 +95,38 @@ TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[
                           "' --dtype int8 2> /dev/null";
   CHECK(std::system(bad.c_str()) != 0);
   CHECK_FALSE(fs::exists(scratch / "x"));
+
+  // The fixtures' tokenizer has 4096 pieces; this shape only 96 embeddings.
+  const std::string too_small = std::string(COMPACTMIND_HOST_BIN) + " tools random-model --shape '" +
+                                (scratch / "small-vocab.json").string() + "' --out '" + (scratch / "y").string() +
+                                "' --tokenizer-from '" + tokenizer_dir.string() + "' 2> '" +
+                                (scratch / "error.txt").string() + "'";
+  CHECK(std::system(too_small.c_str()) != 0);
+  std::ifstream error_stream(scratch / "error.txt");
+  const std::string error((std::istreambuf_iterator<char>(error_stream)), std::istreambuf_iterator<char>());
+  CHECK_THAT(error, Catch::Contains("has 4096 pieces, but '" + (scratch / "small-vocab.json").string() +
+                                    "' gives vocab_size 96: use a shape with vocab_size ≥ 4096"));
+  CHECK_FALSE(fs::exists(scratch / "y"));
+}
+
+TEST_CASE("a random model with the fixtures' tokenizer can be evaluated", "[random_model]") {
+  ScratchDir scratch("random-eval");
+  nlohmann::json shape = small_shape();
+  shape["vocab_size"] = 4096;  // the fixtures' SentencePiece vocabulary
+  std::ofstream(scratch / "shape.json") << shape.dump();
+  const fs::path out = scratch / "model";
+  const std::string host = COMPACTMIND_HOST_BIN;
+  const std::string write = host + " tools random-model --shape '" + (scratch / "shape.json").string() + "' --out '" +
+                            out.string() + "' --threads 1 --tokenizer-from '" +
+                            (fixtures_dir() / "models" / "tiny-llama2").string() + "' 2> /dev/null";
+  REQUIRE(std::system(write.c_str()) == 0);
+  const fs::path result = scratch / "eval.json";
+  const std::string eval = host + " eval --model '" + out.string() + "' --data '" +
+                           (fixtures_dir() / "data" / "wikitext-2" / "test.txt").string() +
+                           "' --seqlen 64 --max-windows 2 --threads 1 --json > '" + result.string() + "' 2> /dev/null";
+  REQUIRE(std::system(eval.c_str()) == 0);
+  const auto report = nlohmann::json::parse(std::ifstream(result));
+  // Weights of std 0.02 on 48 dims give near-zero logits: a near-uniform guess over 4096 tokens.
+  CHECK(report["ppl"].get<double>() == Approx(4096).epsilon(0.1));
+  CHECK(report["windows"] == 2);
 }
