@@ -66,7 +66,8 @@ int main(int argc, char** argv) try {
   const Tokenizer tokenizer = Tokenizer::load(model_dir);
   const int64_t parameters_before = model.parameter_count();
   double prune_seconds = 0.0;
-  if (resolved["ratio"].get<double>() > 0.0) {
+  const bool prune = resolved["ratio"].get<double>() > 0.0;
+  if (prune) {
     host::DiscoveryOptions discovery;
     discovery.plugin_dirs = {COMPACTMIND_BUILD_PLUGIN_DIR};
     discovery.use_environment = false;
@@ -93,7 +94,7 @@ int main(int argc, char** argv) try {
   const PerplexityResult result = evaluate_perplexity(model, test.ids, options);
 
   nlohmann::json line = {{"model", model_dir.filename().string()},
-                         {"params", resolved},
+                         {"params", prune ? resolved : nlohmann::json()},
                          {"parameters_before", parameters_before},
                          {"parameters_after", parameters_after},
                          {"removed_fraction",
@@ -101,7 +102,7 @@ int main(int argc, char** argv) try {
                          {"ppl", result.ppl},
                          {"windows", result.windows},
                          {"seqlen", seqlen},
-                         {"calibration", resolved["importance"] == "taylor"
+                         {"calibration", prune && resolved["importance"] == "taylor"
                                              ? nlohmann::json{calib_windows, calib_seqlen}
                                              : nlohmann::json()},
                          {"prune_seconds", prune_seconds},
