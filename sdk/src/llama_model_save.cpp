@@ -82,8 +82,16 @@ void LlamaModel::save(const fs::path& dir, const SaveOptions& options) const {
   auto add = [&](const std::string& name, const at::Tensor& tensor) {
     entries.push_back(safetensors_entry(name, tensor, is_float(tensor) ? options.float_dtype : tensor.scalar_type()));
   };
+  // Quantization scales ("weight_scale", ...) keep their own dtype: rounding them to float16 would
+  // change what the reloaded int8 layers compute.
+  auto is_scale = [](const std::string& suffix) {
+    return suffix.size() >= 6 && suffix.compare(suffix.size() - 6, 6, "_scale") == 0;
+  };
   auto add_linear = [&](const std::string& module, const Linear& linear) {
-    for (const auto& [suffix, tensor] : linear.state()) add(module + "." + suffix, tensor);
+    for (const auto& [suffix, tensor] : linear.state()) {
+      if (is_scale(suffix)) entries.push_back(safetensors_entry(module + "." + suffix, tensor, tensor.scalar_type()));
+      else add(module + "." + suffix, tensor);
+    }
   };
   add("model.embed_tokens.weight", embed_tokens);
   for (size_t i = 0; i < layers.size(); ++i) {
