@@ -85,7 +85,7 @@ class Checker {
   // name and version are frozen at the same offsets in every ABI version (plugin_abi.h), so they
   // can be read to label a rejection even when the rest of the layout is unknown.
   void read_label(const cm_plugin_descriptor& descriptor) {
-    if (descriptor.struct_size < offsetof(cm_plugin_descriptor, kind)) return;
+    if (!CM_DESCRIPTOR_HAS(&descriptor, version)) return;
     if (descriptor.name) name_ = descriptor.name;
     if (descriptor.version) version_ = descriptor.version;
   }

@@ -29,7 +29,7 @@ class Distill final : public compactmind::Method {
         // NoGradGuard, not InferenceMode: the teacher's logits enter the student's autograd graph
         // (the KL saves them for backward), which inference tensors may not.
         at::NoGradGuard no_grad;
-        teacher_logits = teacher.forward(ids);
+        teacher_logits = teacher.forward(ids.to(teacher.device)).to(student_logits.device());
       }
       return compactmind::distillation_loss(student_logits, teacher_logits, ids, temperature,
                                             kd_weight);

@@ -96,7 +96,9 @@ void run(const Arguments& arguments) {
   const LlamaModel teacher = LlamaModel::load(teacher_dir);
   LlamaModel model = arguments.teacher_dir.empty() ? teacher.clone() : LlamaModel::load(arguments.model_dir);
   const compactmind::Tokenizer tokenizer = compactmind::Tokenizer::load(teacher_dir);
-  const at::Tensor eval_stream = compactmind::tokenize_file(tokenizer, arguments.eval_file).ids;
+  const at::Tensor eval_stream = arguments.eval_windows != 0
+                                     ? compactmind::tokenize_file(tokenizer, arguments.eval_file).ids
+                                     : at::Tensor();
 
   compactmind::MethodContext context;
   context.set_base_model(&teacher);
@@ -129,17 +131,28 @@ void run(const Arguments& arguments) {
   if (!arguments.save_dir.empty()) model.save(arguments.save_dir);
   report["parameters"] = model.parameter_count();
   report["eval_seqlen"] = arguments.eval_seqlen;
-  report["before"] = evaluate(model, eval_stream, arguments);
-  compactmind::log_info("PPL before: " + report["before"]["ppl"].dump());
+  // --eval-windows 0 skips evaluation: a process that only loads and trains, for memory figures.
+  const bool evaluating = arguments.eval_windows != 0;
+  if (evaluating) {
+    report["before"] = evaluate(model, eval_stream, arguments);
+    compactmind::log_info("PPL before: " + report["before"]["ppl"].dump());
+  }
 
+  // Tokenize the training text now (SentencePiece's own peak on a 1 MB text is not the training's),
+  // then note the peak so far: what the steps add shows above it.
+  context.train_tokens();
+  report["vm_hwm_before_steps_mib"] = static_cast<double>(vm_hwm_kib()) / 1024.0;
   for (const std::string& text : arguments.apply) {
     const auto [name, params] = parse_step(text);
     const auto start = std::chrono::steady_clock::now();
     registry.apply(name, model, params, context);
     context.set_model_is_base(false);
-    report["steps"].push_back({{"plugin", name}, {"params", params}, {"seconds", seconds_since(start)}});
+    report["steps"].push_back({{"plugin", name},
+                               {"params", params},
+                               {"seconds", seconds_since(start)},
+                               {"vm_hwm_mib", static_cast<double>(vm_hwm_kib()) / 1024.0}});
   }
-  if (!arguments.apply.empty()) {
+  if (evaluating && !arguments.apply.empty()) {
     report["after"] = evaluate(model, eval_stream, arguments);
     compactmind::log_info("PPL after: " + report["after"]["ppl"].dump());
   }
@@ -162,7 +175,7 @@ int main(int argc, char** argv) {
   app.add_option("--apply", arguments.apply, "plugin step to measure: name or name={json}");
   app.add_option("--save", arguments.save_dir, "write the damaged model here");
   app.add_option("--eval-seqlen", arguments.eval_seqlen, "evaluation window length");
-  app.add_option("--eval-windows", arguments.eval_windows, "evaluation windows (-1: all)");
+  app.add_option("--eval-windows", arguments.eval_windows, "evaluation windows (-1: all, 0: no evaluation)");
   app.add_option("--threads", arguments.threads, "threads");
   app.add_option("--seed", arguments.seed, "seed of the noise and of the context");
   CLI11_PARSE(app, argc, argv);

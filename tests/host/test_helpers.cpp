@@ -9,9 +9,31 @@
 namespace compactmind::test {
 namespace fs = std::filesystem;
 
+namespace {
+
+// Removes every folder fresh_temp_dir made when the test program exits. Deleting a loaded plugin's
+// file is safe on Linux (the mapping stays), and the libraries are never unloaded anyway.
+struct TempDirs {
+  std::vector<fs::path> dirs;
+  ~TempDirs() {
+    for (const auto& dir : dirs) {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  }
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs instance;
+  return instance;
+}
+
+}  // namespace
+
 fs::path fresh_temp_dir(const std::string& tag) {
   std::string pattern = (fs::temp_directory_path() / ("cm-test-" + tag + "-XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  temp_dirs().dirs.push_back(pattern);
   return pattern;
 }
 

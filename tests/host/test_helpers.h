@@ -11,7 +11,8 @@
 
 namespace compactmind::test {
 
-// A new empty folder under the system temp dir, unique to this call (mkdtemp).
+// A new empty folder under the system temp dir, unique to this call (mkdtemp); removed with its
+// contents when the test program exits.
 std::filesystem::path fresh_temp_dir(const std::string& tag);
 
 // Copies `file` into `dir`, keeping its name; returns the copy's path.

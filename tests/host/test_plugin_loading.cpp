@@ -118,6 +118,19 @@ TEST_CASE("apply checks parameters against the declared space before calling the
   CHECK(at::allclose(model.norm, at::ones({8})));
 }
 
+TEST_CASE("CM_DESCRIPTOR_HAS gates fields by the plugin's struct_size", "[host][plugins][abi]") {
+  const auto registry = PluginRegistry::discover(only_dirs({folder_with("struct-size", {"test-good"})}));
+  const cm_plugin_descriptor& built = *registry.plugins()[0].descriptor;
+  CHECK(built.struct_size == sizeof(cm_plugin_descriptor));
+  CHECK(CM_DESCRIPTOR_HAS(&built, apply));
+  // A descriptor from a build that ended before `apply` (as an older plugin ends before fields
+  // appended later) must not be read past its end.
+  cm_plugin_descriptor shorter = built;
+  shorter.struct_size = offsetof(cm_plugin_descriptor, apply);
+  CHECK(CM_DESCRIPTOR_HAS(&shorter, destroy_method));
+  CHECK_FALSE(CM_DESCRIPTOR_HAS(&shorter, apply));
+}
+
 TEST_CASE("wrong ABI version is rejected with both versions", "[host][plugins][rejection]") {
   const auto rejection = rejection_of("test-wrong-abi");
   CHECK(rejection.message == "plugin '" + rejection.file +

@@ -67,6 +67,11 @@ typedef struct cm_plugin_descriptor {
 
 typedef const cm_plugin_descriptor* (*cm_plugin_get_descriptor_fn)(void);
 
+/* Whether the plugin's descriptor is large enough to hold `field`: how a host reads a field appended
+ * after the plugin was built (an older plugin's descriptor ends before it; the field's default applies). */
+#define CM_DESCRIPTOR_HAS(descriptor, field) \
+  ((descriptor)->struct_size >= offsetof(cm_plugin_descriptor, field) + sizeof((descriptor)->field))
+
 #ifdef __cplusplus
 } /* extern "C" */
 
