@@ -75,21 +75,23 @@ TEST_CASE("the KV cache and batching give the same logits as one full pass", "[r
   const LlamaModel model = LlamaModel::load(test::model_dir("tiny-gqa"));
   const test::Reference reference = test::load_reference("tiny-gqa");
   const c10::InferenceMode inference;
-  const at::Tensor ids = reference.ids_b.narrow(1, 0, 96);
+  const at::Tensor ids = reference.ids_b;
   const at::Tensor full = model.forward(ids);
+  REQUIRE(test::max_abs_difference(full[0], reference.logits_b) < kTolerance);
 
-  // A prefix, then a chunk of several tokens, then one token at a time.
+  // A prefix, then 200 tokens (more than one query chunk, after cached positions), then one token at
+  // a time.
   KVCache cache;
   ForwardOptions cached;
   cached.cache = &cache;
-  std::vector<at::Tensor> parts{model.forward(ids.narrow(1, 0, 64), cached),
-                                model.forward(ids.narrow(1, 64, 30), cached)};
-  for (int64_t position = 94; position < 96; ++position) parts.push_back(model.forward(ids.narrow(1, position, 1), cached));
-  CHECK(cache.length == 96);
+  std::vector<at::Tensor> parts{model.forward(ids.narrow(1, 0, 50), cached),
+                                model.forward(ids.narrow(1, 50, 200), cached)};
+  for (int64_t position = 250; position < 256; ++position) parts.push_back(model.forward(ids.narrow(1, position, 1), cached));
+  CHECK(cache.length == 256);
   CHECK(test::max_abs_difference(at::cat(parts, 1), full) < kTolerance);
 
   // Two different windows in one batch equal each on its own.
-  const at::Tensor batch = at::cat({ids, reference.ids_b.narrow(1, 100, 96)}, 0);
+  const at::Tensor batch = at::cat({ids, reference.ids_a.repeat({1, 2})}, 0);
   const at::Tensor batched = model.forward(batch);
   CHECK(test::max_abs_difference(batched[0], full[0]) < kTolerance);
   CHECK(test::max_abs_difference(batched[1], model.forward(batch.narrow(0, 1, 1))[0]) < kTolerance);
@@ -161,7 +163,7 @@ TEST_CASE("the forward is differentiable and observers see every linear's input"
   LlamaModel model = LlamaModel::load(test::model_dir("tiny-llama2"));
   for (at::Tensor& parameter : model.trainable_parameters()) parameter.requires_grad_(true);
   const test::Reference reference = test::load_reference("tiny-llama2");
-  const at::Tensor ids = reference.ids_a.narrow(1, 0, 32);
+  const at::Tensor ids = reference.ids_b.narrow(1, 0, 160);  // more than one query chunk
 
   std::map<std::string, std::vector<int64_t>> observed;
   const LinearInputObserver observer = [&](const std::string& name, const at::Tensor& input) {
@@ -170,15 +172,15 @@ TEST_CASE("the forward is differentiable and observers see every linear's input"
   ForwardOptions options;
   options.observer = &observer;
   const at::Tensor logits = model.forward(ids, options);
-  CHECK(test::max_abs_difference(logits[0].detach(), reference.logits_a.narrow(0, 0, 32)) < kTolerance);
+  CHECK(test::max_abs_difference(logits[0].detach(), reference.logits_b.narrow(0, 0, 160)) < kTolerance);
 
   // 7 linears per layer plus the untied lm_head, each seen with its input width.
   CHECK(observed.size() == 7 * model.layers.size() + 1);
-  CHECK(observed.at("model.layers.5.mlp.down_proj") == std::vector<int64_t>{1, 32, 768});
-  CHECK(observed.at("model.layers.0.self_attn.o_proj") == std::vector<int64_t>{1, 32, 256});
-  CHECK(observed.at("lm_head") == std::vector<int64_t>{1, 32, 256});
+  CHECK(observed.at("model.layers.5.mlp.down_proj") == std::vector<int64_t>{1, 160, 768});
+  CHECK(observed.at("model.layers.0.self_attn.o_proj") == std::vector<int64_t>{1, 160, 256});
+  CHECK(observed.at("lm_head") == std::vector<int64_t>{1, 160, 256});
 
-  const at::Tensor loss = at::cross_entropy_loss(logits[0].narrow(0, 0, 31), ids[0].narrow(0, 1, 31));
+  const at::Tensor loss = at::cross_entropy_loss(logits[0].narrow(0, 0, 159), ids[0].narrow(0, 1, 159));
   loss.backward();
   const at::Tensor& q_grad = as_dense(*model.layers[0].q_proj, "test").weight.grad();
   REQUIRE(q_grad.defined());
