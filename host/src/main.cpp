@@ -4,10 +4,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
+namespace {
+
+// LibTorch's OpenMP threads spin between parallel regions by default and starve OpenBLAS's own
+// threads: measured here, eval ran 2.4x slower (docs/performance.md). libgomp reads
+// OMP_WAIT_POLICY when it is loaded, before main, so the only reliable fix from inside the program
+// is to re-execute itself once with the variable set. A value the user set is respected.
+void ensure_passive_openmp_waiting(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);
+  // execv only returns on failure: carry on with the default policy (slower, still correct).
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  ensure_passive_openmp_waiting(argv);
   CLI::App app{"CompactMind: automatic compression of LLaMA-family language models"};
   app.require_subcommand(1);
   for (const auto& setup : compactmind::host::registered_commands()) setup(app);

@@ -2,6 +2,7 @@
 #include "compactmind/method_context.h"
 
 #include "compactmind/log.h"
+#include "compactmind/text_data.h"
 
 #include <stdexcept>
 #include <utility>
@@ -18,6 +19,22 @@ void check_windows(const at::Tensor& windows, const char* what) {
 }
 
 }  // namespace
+
+at::Tensor load_calibration_windows(const Tokenizer& tokenizer, const std::filesystem::path& text_file,
+                                    int64_t samples, int64_t seqlen) {
+  if (samples < 1 || seqlen < 2)
+    throw std::invalid_argument("calibration needs ≥ 1 sample of ≥ 2 tokens, got " + std::to_string(samples) +
+                                " × " + std::to_string(seqlen));
+  const TokenStream stream = tokenize_file(tokenizer, text_file);
+  at::Tensor windows = cut_windows(stream.ids, seqlen, samples);
+  if (windows.size(0) == 0)
+    throw std::runtime_error("calibration text '" + text_file.string() + "' has " + std::to_string(stream.ids.numel()) +
+                             " tokens, fewer than one window of " + std::to_string(seqlen));
+  if (windows.size(0) < samples)
+    log_warn("calibration text '" + text_file.string() + "' gives only " + std::to_string(windows.size(0)) +
+             " windows of " + std::to_string(seqlen) + " tokens (" + std::to_string(samples) + " asked)");
+  return windows;
+}
 
 ActivationStats collect_activation_abs_max(const LlamaModel& model, const at::Tensor& windows, int64_t batch) {
   check_windows(windows, "calibration windows");

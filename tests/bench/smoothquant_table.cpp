@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   const LlamaModel base = LlamaModel::load(model_dir);
   const Tokenizer tokenizer = Tokenizer::load(model_dir);
   const at::Tensor stream = tokenize_file(tokenizer, data_file).ids;
-  const at::Tensor calibration = cut_windows(tokenize_file(tokenizer, calib_file).ids, seqlen, calib_samples);
+  const at::Tensor calibration = load_calibration_windows(tokenizer, calib_file, calib_samples, seqlen);
   MethodContext context;
   context.set_calibration_windows([&] { return calibration; });
   context.set_base_model(&base);

@@ -69,7 +69,7 @@ struct Setup {
     INFO("threads " << set_threads(1));
     const Tokenizer tokenizer = Tokenizer::load(model_dir(model_name));
     test_stream = tokenize_file(tokenizer, text_file("test.txt")).ids;
-    calibration = cut_windows(tokenize_file(tokenizer, text_file("valid.txt")).ids, kSeqlen, kCalibrationSamples);
+    calibration = load_calibration_windows(tokenizer, text_file("valid.txt"), kCalibrationSamples, kSeqlen);
     context.set_calibration_windows([this] { return calibration; });
     context.set_base_model(&base);
   }
@@ -106,6 +106,44 @@ double perplexity(const LlamaModel& model, const at::Tensor& stream, int64_t win
 }
 
 }  // namespace
+
+TEST_CASE("calibration windows and statistics are computed once per base model", "[smoothquant]") {
+  const LlamaModel model = LlamaModel::load(model_dir("tiny-llama2"));
+  const Tokenizer tokenizer = Tokenizer::load(model_dir("tiny-llama2"));
+  const at::Tensor windows = load_calibration_windows(tokenizer, text_file("valid.txt"), 3, 32);
+  REQUIRE(windows.sizes() == at::IntArrayRef({3, 32}));
+  // Tokenized like evaluation: the stream of the whole file with one BOS in front.
+  const at::Tensor stream = tokenize_file(tokenizer, text_file("valid.txt")).ids;
+  CHECK(windows[0][0].item<int64_t>() == tokenizer.bos_id());
+  CHECK(at::equal(windows.reshape({-1}), stream.slice(0, 0, 96)));
+
+  TempDir temp;
+  const fs::path short_text = temp.path / "short.txt";
+  std::ofstream(short_text) << "a few words";
+  CHECK_THROWS_WITH(load_calibration_windows(tokenizer, short_text, 4, 32),
+                    Catch::Contains("short.txt") && Catch::Contains("fewer than one window of 32"));
+  CHECK(load_calibration_windows(tokenizer, short_text, 4, 2).size(0) == 2);  // fewer than asked: a warning
+
+  // Per-channel abs-max of every linear's input, as a hook on each nn.Linear would record it.
+  const ActivationStats stats = collect_activation_abs_max(model, windows.slice(0, 0, 1));
+  CHECK(stats.size() == model.named_linears().size());
+  const at::Tensor embedded = at::embedding(model.embed_tokens, windows.slice(0, 0, 1));
+  const at::Tensor normed = embedded * at::rsqrt(embedded.pow(2).mean(-1, true) + model.config.rms_norm_eps) *
+                            model.layers[0].input_layernorm;
+  CHECK(at::allclose(stats.at("model.layers.0.self_attn.k_proj"), normed.abs().amax({0, 1}), 1e-4, 1e-5));
+  CHECK(at::equal(stats.at("model.layers.0.self_attn.q_proj"), stats.at("model.layers.0.self_attn.v_proj")));
+
+  // The base's statistics are shared by copies of the context (the trials of a search).
+  MethodContext context;
+  int provided = 0;
+  context.set_calibration_windows([&] { ++provided; return windows; });
+  const ActivationStats* first = &context.activation_stats(model);
+  MethodContext trial = context;
+  CHECK(&trial.activation_stats(model) == first);
+  CHECK(provided == 1);
+  trial.set_model_is_base(false);  // a model changed by an earlier step gets its own statistics
+  CHECK(&trial.activation_stats(model) != first);
+}
 
 TEST_CASE("smoothing alone preserves the model's function and tames the outliers", "[smoothquant]") {
   Setup setup("tiny-llama2-outliers");

@@ -4,6 +4,7 @@
 // (eval_cli_test.cpp).
 #include "reference.h"
 
+#include "compactmind/evaluation_record.h"
 #include "compactmind/perplexity.h"
 #include "compactmind/text_data.h"
 #include "compactmind/tokenizer.h"
@@ -106,4 +107,41 @@ TEST_CASE("too short a stream for one window is refused", "[runtime][perplexity]
   options.seqlen = 64;
   CHECK_THROWS_WITH(evaluate_perplexity(model, at::arange(10, at::kLong), options),
                     Catch::Contains("fewer than one window of seqlen 64"));
+}
+
+TEST_CASE("evaluation records round-trip through JSON and tell comparable scores apart", "[runtime][perplexity]") {
+  TokenStream stream;
+  stream.ids = at::arange(1000, at::kLong);
+  stream.source = test::test_text();
+  stream.sha256 = "ab12";
+  const EvaluationRecord record = make_evaluation_record(stream, test::model_dir("tiny-gqa"), 128, 7);
+  CHECK(record.token_count == 1000);
+  CHECK(record.dtype == "float32");
+  CHECK(record.model_path.is_absolute());
+
+  const EvaluationRecord parsed = EvaluationRecord::from_json(record.to_json());
+  CHECK(parsed.comparable_with(record));
+  CHECK(parsed.model_path == record.model_path);
+
+  EvaluationRecord other_model = record;
+  other_model.model_path = "/elsewhere/compressed";
+  CHECK(other_model.comparable_with(record));  // comparing models is the point
+  EvaluationRecord other_windows = record;
+  other_windows.windows = 8;
+  CHECK_FALSE(other_windows.comparable_with(record));
+  EvaluationRecord other_data = record;
+  other_data.data_sha256 = "cd34";
+  CHECK_FALSE(other_data.comparable_with(record));
+
+  nlohmann::json missing = record.to_json();
+  missing.erase("seqlen");
+  CHECK_THROWS_WITH(EvaluationRecord::from_json(missing), Catch::Contains("missing \"seqlen\""));
+
+  PerplexityResult result;
+  result.ppl = std::numeric_limits<double>::quiet_NaN();
+  result.finite = false;
+  const nlohmann::json report = perplexity_json(result, record, 2);
+  CHECK(report["ppl"].is_null());  // JSON has no NaN
+  CHECK(report["finite"] == false);
+  CHECK(report["record"]["windows"] == 7);
 }

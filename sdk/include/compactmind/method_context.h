@@ -4,10 +4,12 @@
 #pragma once
 
 #include "compactmind/llama_model.h"
+#include "compactmind/tokenizer.h"
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +20,12 @@ namespace compactmind {
 // Per-input-channel abs-max of the input of every linear over the calibration windows,
 // keyed by HF module name ("model.layers.0.self_attn.q_proj" → [in_features] float32).
 using ActivationStats = std::map<std::string, at::Tensor>;
+
+// The calibration windows of the protocol: the first `samples` windows of `seqlen` tokens of
+// `text_file`, tokenized as for evaluation (the whole file, one BOS in front; text_data.h). Fewer
+// windows than asked is a warning; none at all an error naming the file.
+at::Tensor load_calibration_windows(const Tokenizer& tokenizer, const std::filesystem::path& text_file,
+                                    int64_t samples, int64_t seqlen);
 
 // Runs `model` over `windows` [N, L] and records the per-channel abs-max of each linear's input.
 ActivationStats collect_activation_abs_max(const LlamaModel& model, const at::Tensor& windows,
