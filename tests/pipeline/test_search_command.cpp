@@ -142,7 +142,7 @@ TEST_CASE("search: a short study completes with every trial in the storage and a
   fs::remove_all(dir);
 }
 
-TEST_CASE("search: plugins dropped into a plugin folder join the space; a failing one fails its trials only",
+TEST_CASE("search: plugins dropped into a plugin folder join the space and a failing one fails only its trials",
           "[search]") {
   const fs::path dir = fresh_temp_dir("dropin");
   const fs::path plugins = dir / "plugins";

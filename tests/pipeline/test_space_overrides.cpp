@@ -38,7 +38,7 @@ std::string error_of(const std::string& overrides) {
 
 }  // namespace
 
-TEST_CASE("--space narrows ranges and choices, fixes values and leaves plugins out", "[space]") {
+TEST_CASE("space overrides narrow ranges and choices, fix values and leave plugins out", "[space]") {
   auto plugins = builtin_entries();
   apply_space_overrides(plugins, nlohmann::json::parse(R"({
       "finetune.steps": {"low": 10, "high": 30},
@@ -65,7 +65,7 @@ TEST_CASE("--space narrows ranges and choices, fixes values and leaves plugins o
   CHECK(space.space().find("finetune.steps")->spec.high == 30);
 }
 
-TEST_CASE("--space refuses what is not a narrowing of a declared space", "[space]") {
+TEST_CASE("space overrides refuse what is not a narrowing of a declared space", "[space]") {
   CHECK_THAT(error_of(R"({"finetun.steps": 3})"), Catch::StartsWith("--space: 'finetun.steps': no plugin named 'finetun' (loaded: "));
   CHECK_THAT(error_of(R"({"finetune.stepz": 3})"),
              Catch::StartsWith("--space: 'finetune.stepz': plugin 'finetune' declares no parameter 'stepz' (declared: lr, steps"));
@@ -80,7 +80,7 @@ TEST_CASE("--space refuses what is not a narrowing of a declared space", "[space
   CHECK(error_of("[1]") == "--space: expected a JSON object {\"plugin.parameter\": ...}");
 }
 
-TEST_CASE("the --space files in configs/ apply to the built-in plugins", "[space]") {
+TEST_CASE("the space files in configs/ apply to the built-in plugins", "[space]") {
   auto plugins = builtin_entries();
   const auto overrides = compactmind::host::read_json_argument(
       (fs::path(COMPACTMIND_SOURCE_DIR) / "configs" / "search-space-tiny.json").string(), "space");
