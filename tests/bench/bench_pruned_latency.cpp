@@ -73,11 +73,8 @@ int main(int argc, char** argv) {
   const LlamaModel unpruned = random_llama_model(config, /*seed=*/1);
   const at::Tensor ids = at::randint(3, config.vocab_size, {1, tokens}, at::kLong);
 
-  host::DiscoveryOptions discovery;
-  discovery.plugin_dirs = {COMPACTMIND_BUILD_PLUGIN_DIR};
-  discovery.use_environment = false;
-  discovery.use_default_dirs = false;
-  const host::PluginRegistry registry = host::PluginRegistry::discover(discovery);
+  const host::PluginRegistry registry =
+      host::PluginRegistry::discover(host::DiscoveryOptions::only({COMPACTMIND_BUILD_PLUGIN_DIR}));
   MethodContext context;
   // l2 needs no calibration data, and which groups go does not change the cost.
   LlamaModel pruned = unpruned.clone();

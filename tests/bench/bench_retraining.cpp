@@ -112,11 +112,8 @@ void run(const Arguments& arguments) {
   context.set_seed(arguments.seed);
   context.set_threads(threads);
 
-  compactmind::host::DiscoveryOptions discovery;
-  discovery.plugin_dirs = {arguments.plugin_dir};
-  discovery.use_environment = false;
-  discovery.use_default_dirs = false;
-  const auto registry = compactmind::host::PluginRegistry::discover(discovery);
+  const auto registry = compactmind::host::PluginRegistry::discover(
+      compactmind::host::DiscoveryOptions::only({arguments.plugin_dir}));
 
   if (arguments.noise > 0.0) {
     add_noise(model, arguments.noise, arguments.seed);

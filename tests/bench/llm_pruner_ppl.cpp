@@ -68,11 +68,8 @@ int main(int argc, char** argv) try {
   double prune_seconds = 0.0;
   const bool prune = resolved["ratio"].get<double>() > 0.0;
   if (prune) {
-    host::DiscoveryOptions discovery;
-    discovery.plugin_dirs = {COMPACTMIND_BUILD_PLUGIN_DIR};
-    discovery.use_environment = false;
-    discovery.use_default_dirs = false;
-    const host::PluginRegistry registry = host::PluginRegistry::discover(discovery);
+    const host::PluginRegistry registry =
+        host::PluginRegistry::discover(host::DiscoveryOptions::only({COMPACTMIND_BUILD_PLUGIN_DIR}));
     MethodContext context;
     context.set_calibration_windows([&] {
       const TokenStream calibration =

@@ -55,14 +55,6 @@ CommandResult run_command(const std::string& command) {
   return result;
 }
 
-host::DiscoveryOptions only_dirs(const std::vector<fs::path>& dirs) {
-  host::DiscoveryOptions options;
-  options.plugin_dirs = dirs;
-  options.use_environment = false;
-  options.use_default_dirs = false;
-  return options;
-}
-
 LlamaModel tiny_model() {
   at::manual_seed(7);
   LlamaModel model;

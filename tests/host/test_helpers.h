@@ -25,10 +25,6 @@ struct CommandResult {
 // Runs `command` through the shell; stderr is left to the test's log.
 CommandResult run_command(const std::string& command);
 
-// Discovery restricted to `dirs`: no environment, no default folders, so nothing outside the test's
-// own folders is seen.
-host::DiscoveryOptions only_dirs(const std::vector<std::filesystem::path>& dirs);
-
 // A Linear holding float weights, written here so the tests need nothing of the model runtime.
 class TestLinear final : public Linear {
  public:

@@ -90,7 +90,7 @@ TEST_CASE("an out-of-tree plugin built against the installed SDK is listed by th
 
   // Its apply, through the host's registry (the `run` command is not there yet): half of every
   // linear's weights become zero.
-  const auto registry = compactmind::host::PluginRegistry::discover(only_dirs({plugins}));
+  const auto registry = compactmind::host::PluginRegistry::discover(compactmind::host::DiscoveryOptions::only({plugins}));
   REQUIRE(registry.rejections().empty());
   compactmind::LlamaModel model = tiny_model();
   compactmind::MethodContext context;

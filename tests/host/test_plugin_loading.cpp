@@ -11,6 +11,7 @@
 #include <fstream>
 
 namespace fs = std::filesystem;
+using compactmind::host::DiscoveryOptions;
 using compactmind::host::PluginRegistry;
 using namespace compactmind::test;
 
@@ -36,7 +37,7 @@ struct Rejection {
 // rejection, and the good one must still be loaded.
 Rejection rejection_of(const std::string& broken) {
   const fs::path dir = folder_with(broken, {"test-good", broken});
-  const auto registry = PluginRegistry::discover(only_dirs({dir}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({dir}));
   REQUIRE(registry.plugins().size() == 1);
   CHECK(registry.plugins()[0].name == "test-good");
   REQUIRE(registry.rejections().size() == 1);
@@ -57,7 +58,7 @@ const std::string kRebuild = " — rebuild it against compactmind-sdk " COMPACTM
 
 TEST_CASE("the good plugin loads with its descriptor and parsed space", "[host][plugins]") {
   const fs::path dir = folder_with("good", {"test-good"});
-  const auto registry = PluginRegistry::discover(only_dirs({dir}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({dir}));
   REQUIRE(registry.rejections().empty());
   REQUIRE(registry.plugins().size() == 1);
   const auto& plugin = registry.plugins()[0];
@@ -85,7 +86,7 @@ TEST_CASE("the good plugin loads with its descriptor and parsed space", "[host][
 }
 
 TEST_CASE("apply runs the plugin's method with resolved parameters", "[host][plugins]") {
-  const auto registry = PluginRegistry::discover(only_dirs({folder_with("apply", {"test-good"})}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("apply", {"test-good"})}));
   compactmind::LlamaModel model = tiny_model();
   compactmind::MethodContext context;
   // scale 3, twice: the norm of ones becomes 9; "mode" and "fail" come from the defaults.
@@ -96,7 +97,7 @@ TEST_CASE("apply runs the plugin's method with resolved parameters", "[host][plu
 }
 
 TEST_CASE("an exception thrown inside apply comes back as the plugin's failure message", "[host][plugins]") {
-  const auto registry = PluginRegistry::discover(only_dirs({folder_with("apply-throws", {"test-good"})}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("apply-throws", {"test-good"})}));
   compactmind::LlamaModel model = tiny_model();
   compactmind::MethodContext context;
   CHECK_THROWS_WITH(registry.apply("test-good", model, {{"fail", true}, {"scale", 3.0}}, context),
@@ -108,7 +109,7 @@ TEST_CASE("an exception thrown inside apply comes back as the plugin's failure m
 }
 
 TEST_CASE("apply checks parameters against the declared space before calling the plugin", "[host][plugins]") {
-  const auto registry = PluginRegistry::discover(only_dirs({folder_with("apply-params", {"test-good"})}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("apply-params", {"test-good"})}));
   compactmind::LlamaModel model = tiny_model();
   compactmind::MethodContext context;
   CHECK_THROWS_WITH(registry.apply("test-good", model, {{"scale", 100.0}}, context),
@@ -119,7 +120,7 @@ TEST_CASE("apply checks parameters against the declared space before calling the
 }
 
 TEST_CASE("CM_DESCRIPTOR_HAS gates fields by the plugin's struct_size", "[host][plugins][abi]") {
-  const auto registry = PluginRegistry::discover(only_dirs({folder_with("struct-size", {"test-good"})}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("struct-size", {"test-good"})}));
   const cm_plugin_descriptor& built = *registry.plugins()[0].descriptor;
   CHECK(built.struct_size == sizeof(cm_plugin_descriptor));
   CHECK(CM_DESCRIPTOR_HAS(&built, apply));
@@ -182,7 +183,7 @@ TEST_CASE("a file named like a plugin that is not a shared library is rejected",
   const fs::path dir = folder_with("not-a-library", {"test-good"});
   const fs::path text_file = dir / "libcm-x.so";
   std::ofstream(text_file) << "this is a text file, not a shared library\n";
-  const auto registry = PluginRegistry::discover(only_dirs({dir}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({dir}));
   REQUIRE(registry.plugins().size() == 1);
   REQUIRE(registry.rejections().size() == 1);
   CHECK(registry.rejections()[0].message ==
@@ -215,7 +216,7 @@ TEST_CASE("a duplicate name is rejected, the first plugin found wins", "[host][p
   // Two folders: the first one's plugin wins whatever the file names.
   const fs::path first = folder_with("duplicate-first", {"test-duplicate"});
   const fs::path second = folder_with("duplicate-second", {"test-good"});
-  const auto registry = PluginRegistry::discover(only_dirs({first, second}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({first, second}));
   REQUIRE(registry.plugins().size() == 1);
   CHECK(registry.plugins()[0].file == first / "libcm-test-duplicate.so");
   REQUIRE(registry.rejections().size() == 1);
@@ -233,7 +234,7 @@ TEST_CASE("every broken plugin together never stops the good one", "[host][plugi
                                            "test-bad-space", "test-throwing-factory"};
   std::vector<std::string> all = broken;
   all.push_back("test-good");
-  const auto registry = PluginRegistry::discover(only_dirs({folder_with("all", all)}));
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("all", all)}));
   REQUIRE(registry.plugins().size() == 1);
   CHECK(registry.rejections().size() == broken.size());
   compactmind::LlamaModel model = tiny_model();
@@ -262,7 +263,7 @@ TEST_CASE("discovery order: --plugin-dir, then COMPACTMIND_PLUGIN_PATH", "[host]
 
 TEST_CASE("a --plugin-dir that does not exist is an error", "[host][plugins][discovery]") {
   const fs::path missing = fresh_temp_dir("missing") / "nope";
-  CHECK_THROWS_WITH(PluginRegistry::discover(only_dirs({missing})),
+  CHECK_THROWS_WITH(PluginRegistry::discover(DiscoveryOptions::only({missing})),
                     "plugin folder '" + missing.string() + "' (from --plugin-dir) does not exist");
 }
 

@@ -17,11 +17,7 @@ using namespace llm_pruner_test;
 namespace {
 
 host::PluginRegistry build_tree_registry() {
-  host::DiscoveryOptions options;
-  options.plugin_dirs = {COMPACTMIND_BUILD_PLUGIN_DIR};
-  options.use_environment = false;
-  options.use_default_dirs = false;
-  return host::PluginRegistry::discover(options);
+  return host::PluginRegistry::discover(host::DiscoveryOptions::only({COMPACTMIND_BUILD_PLUGIN_DIR}));
 }
 
 MethodContext calibrated_context() {

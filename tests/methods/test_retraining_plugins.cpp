@@ -16,13 +16,8 @@
 namespace {
 
 const compactmind::host::PluginRegistry& registry() {
-  static const compactmind::host::PluginRegistry instance = [] {
-    compactmind::host::DiscoveryOptions options;
-    options.plugin_dirs = {COMPACTMIND_BUILD_PLUGIN_DIR};
-    options.use_environment = false;
-    options.use_default_dirs = false;
-    return compactmind::host::PluginRegistry::discover(options);
-  }();
+  static const compactmind::host::PluginRegistry instance = compactmind::host::PluginRegistry::discover(
+      compactmind::host::DiscoveryOptions::only({COMPACTMIND_BUILD_PLUGIN_DIR}));
   return instance;
 }
 

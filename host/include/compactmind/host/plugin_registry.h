@@ -52,6 +52,15 @@ struct DiscoveryOptions {
   std::vector<std::filesystem::path> plugin_dirs;  // --plugin-dir, in the order given; must exist
   bool use_environment = true;                     // COMPACTMIND_PLUGIN_PATH (colon-separated)
   bool use_default_dirs = true;                    // next to the executable, then the install's folder
+
+  // Exactly these folders, without the environment or the default folders (tests, benchmarks).
+  static DiscoveryOptions only(std::vector<std::filesystem::path> dirs) {
+    DiscoveryOptions options;
+    options.plugin_dirs = std::move(dirs);
+    options.use_environment = false;
+    options.use_default_dirs = false;
+    return options;
+  }
 };
 
 // The folders to search, in order, duplicates (same canonical folder) removed; folders from the
