@@ -4,11 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every package the build, the tests and the benchmarks need, named here: the script installs with
+# --no-install-recommends, so what a -dev package only *recommends* is never pulled in by accident
+# (scripts/check-dependencies.sh verifies, after configure, that every file CMake found comes from
+# one of these packages or their hard dependencies).
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   libtorch-dev libopenblas0-pthread libdnnl-dev
-  libboost-dev libboost-filesystem-dev nlohmann-json3-dev libspdlog-dev libcli11-dev catch2
-  libsentencepiece-dev libsqlite3-dev
+  libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev catch2
+  libsentencepiece-dev libsqlite3-dev libpcre2-dev
+  libpq-dev postgresql
+  clang libclang-rt-14-dev
 )
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -23,5 +29,7 @@ if ((${#missing[@]})); then
 fi
 
 JOBS="${JOBS:-$(nproc)}"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+# ccache makes rebuilds after a branch switch (and across worktrees) cheap on a 2-core machine.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "$@"
 cmake --build build -j "$JOBS"
