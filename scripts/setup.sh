@@ -9,12 +9,16 @@ cd "$(dirname "$0")/.."
 # (scripts/check-dependencies.sh verifies, after configure, that every file CMake found comes from
 # one of these packages or their hard dependencies).
 PACKAGES=(
+  # toolchain (ccache: cheap rebuilds after branch switches on a 2-core machine)
   build-essential cmake ninja-build pkg-config git ccache
+  # LibTorch (CPU), the BLAS it calls and the oneDNN the int8 kernels call
   libtorch-dev libopenblas0-pthread libdnnl-dev
-  libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev catch2
-  libsentencepiece-dev libsqlite3-dev libpcre2-dev
-  libpq-dev postgresql
-  clang libclang-rt-14-dev
+  # host, SDK and tests
+  libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev catch2 libsentencepiece-dev
+  # tokenizer.json pre-tokenizer regexes (\p{L}, \p{N}: std::regex has no Unicode classes)
+  libpcre2-dev
+  # study storage: SQLite files; PostgreSQL client library, and the server the tests start a cluster of
+  libsqlite3-dev libpq-dev postgresql
 )
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -29,6 +29,18 @@ int main(int argc, char** argv) {
   ensure_passive_openmp_waiting(argv);
   CLI::App app{"CompactMind: automatic compression of LLaMA-family language models"};
   app.require_subcommand(1);
+  // Before the subcommand runs: `--log-level debug` shows e.g. every plugin file discovery tries.
+  app.add_option_function<std::string>(
+         "--log-level",
+         [](const std::string& level) {
+           using compactmind::LogLevel;
+           compactmind::set_log_level(level == "debug"  ? LogLevel::kDebug
+                                      : level == "warn" ? LogLevel::kWarn
+                                      : level == "error" ? LogLevel::kError
+                                                         : LogLevel::kInfo);
+         },
+         "debug | info | warn | error (default info)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   for (const auto& setup : compactmind::host::registered_commands()) setup(app);
   try {
     app.parse(argc, argv);

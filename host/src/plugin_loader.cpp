@@ -120,7 +120,7 @@ std::optional<std::string> fingerprint_mismatch(const cm_plugin_descriptor& d) {
     return "built against compactmind-sdk " + std::string(d.sdk_version) +
            ", this host is compactmind-sdk " COMPACTMIND_SDK_VERSION " (plugins must come from its " +
            host_series + ".x series)" + kRebuildHint;
-  // Exact match: LibTorch gives no C++ ABI guarantee between releases (design.md).
+  // Exact match: LibTorch gives no C++ ABI guarantee between releases (docs/abi.md).
   if (std::string(d.torch_version) != COMPACTMIND_TORCH_VERSION)
     return "built with LibTorch " + std::string(d.torch_version) +
            ", this host uses LibTorch " COMPACTMIND_TORCH_VERSION

@@ -2,6 +2,8 @@
 // the one way the host runs a plugin (apply: create → apply → destroy, all on the plugin's side).
 #include "compactmind/host/plugin_registry.h"
 
+#include "compactmind/log.h"
+
 #include <stdexcept>
 
 namespace compactmind::host {
@@ -9,8 +11,13 @@ namespace compactmind::host {
 PluginRegistry PluginRegistry::discover(const DiscoveryOptions& options) {
   PluginRegistry registry;
   registry.search_path_ = plugin_search_path(options);
-  for (const auto& dir : registry.search_path_)
-    for (const auto& file : plugin_files_in(dir)) registry.add_file(file);
+  for (const auto& dir : registry.search_path_) {
+    log_debug("plugins: looking in " + dir.string());
+    for (const auto& file : plugin_files_in(dir)) {
+      log_debug("plugins: loading " + file.string());
+      registry.add_file(file);
+    }
+  }
   return registry;
 }
 

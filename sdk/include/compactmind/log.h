@@ -1,5 +1,6 @@
 // Logging and terminal progress for the SDK, plugins and host. Deliberately includes neither spdlog
-// nor fmt: torch builds bundle their own fmt, and the two must never meet in one file (design.md).
+// nor fmt: torch builds bundle their own fmt (torch 2.x ships fmt 12), and a file that sees both
+// fails to compile.
 #pragma once
 
 #include <cstdint>

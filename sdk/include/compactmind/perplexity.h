@@ -1,4 +1,6 @@
-// Perplexity with the reference protocol (../shared/fixtures/README.md), batched over windows,
+// Perplexity with the protocol of the SmoothQuant and GPTQ evaluation scripts (text_data.h cuts the
+// windows; each window's loss is the mean cross-entropy of its seqlen − 1 next-token predictions; PPL =
+// exp of the mean over windows), batched over windows,
 // reporting intermediate values per chunk so that a search can stop a bad trial early.
 #pragma once
 

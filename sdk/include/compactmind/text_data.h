@@ -1,5 +1,5 @@
-// Token streams of text files and the windows cut from them, as the evaluation protocol of
-// ../shared/fixtures/README.md defines: the whole file is one string, one BOS in front, no EOS,
+// Token streams of text files and the windows cut from them, as the evaluation protocol of the
+// SmoothQuant and GPTQ evaluation scripts defines: the whole file is one string, one BOS in front, no EOS,
 // non-overlapping windows of `seqlen`, remainder dropped. Calibration and training use the same cut.
 #pragma once
 

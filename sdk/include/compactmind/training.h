@@ -21,7 +21,7 @@ namespace compactmind {
 // ---- losses ----
 
 // Mean next-token cross-entropy: logits [B, L, V] at position i predict ids [B, L] at i + 1, so a
-// window gives L − 1 predictions (the perplexity protocol of ../shared/fixtures/README.md).
+// window gives L − 1 predictions (the perplexity protocol of perplexity.h).
 at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& ids);
 
 // Hinton et al. 2015 ("Distilling the Knowledge in a Neural Network"):

@@ -1,7 +1,7 @@
 // Runs pipelines on copies of one base model: the base, its tokenizer, the evaluation text and the
 // method context (calibration windows, training tokens, the base as distillation teacher) are loaded
-// once and shared by every execution, so the trials of a search pay for them once (design.md, "the
-// life of a trial").
+// once and shared by every execution, so the trials of a search pay for them once
+// (docs/architecture.md).
 #pragma once
 
 #include "compactmind/host/data_options.h"
