@@ -169,7 +169,7 @@ LlamaConfig LlamaConfig::load(const fs::path& config_json_path) {
   json config;
   try {
     config = json::parse(stream);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {  // parse_error, and out_of_range for a number like 1e400
     fail(config_json_path, std::string("not valid JSON (") + error.what() + ")");
   }
   return from_json(config, config_json_path);

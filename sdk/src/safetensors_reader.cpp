@@ -38,8 +38,23 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   throw std::runtime_error("safetensors file " + quoted(file) + ": " + problem);
 }
 
+// A tensor name comes from the untrusted header: control characters (a NUL would cut what() short,
+// before the file name) are shown as \xNN.
+std::string printable(const std::string& name) {
+  std::string text;
+  for (const unsigned char c : name) {
+    if (c >= 0x20 && c != 0x7f) {
+      text += static_cast<char>(c);
+      continue;
+    }
+    constexpr char kHex[] = "0123456789abcdef";
+    text += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  }
+  return text;
+}
+
 [[noreturn]] void fail_tensor(const fs::path& file, const std::string& tensor, const std::string& problem) {
-  throw std::runtime_error("tensor '" + tensor + "' in " + quoted(file) + ": " + problem);
+  throw std::runtime_error("tensor '" + printable(tensor) + "' in " + quoted(file) + ": " + problem);
 }
 
 bool is_pickle_name(const fs::path& path) {
@@ -69,9 +84,9 @@ SafetensorsTensorInfo parse_entry(const fs::path& file, const std::string& name,
   const auto dtype = detail::supported_safetensors_dtype(info.dtype_name);
   if (!dtype) {
     if (detail::is_other_safetensors_dtype(info.dtype_name))
-      fail_tensor(file, name, "dtype " + info.dtype_name + " is not supported (CompactMind reads " +
+      fail_tensor(file, name, "dtype " + printable(info.dtype_name) + " is not supported (CompactMind reads " +
                                   detail::kSupportedSafetensorsDtypes + ")");
-    fail_tensor(file, name, "dtype '" + info.dtype_name + "' is not a safetensors dtype");
+    fail_tensor(file, name, "dtype '" + printable(info.dtype_name) + "' is not a safetensors dtype");
   }
   info.dtype = dtype->scalar_type;
 
@@ -196,7 +211,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   try {
     header = nlohmann::json::parse(reinterpret_cast<const char*>(bytes + 8),
                                    reinterpret_cast<const char*>(bytes + 8 + header_bytes));
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // parse_error, or out_of_range for 1e400
     fail_file(path, std::string("the header is not valid JSON (") + error.what() + ")");
   }
   if (!header.is_object()) fail_file(path, "the header is not a JSON object");
@@ -255,7 +270,7 @@ SafetensorsReader SafetensorsReader::open(const fs::path& path) {
   nlohmann::json index;
   try {
     index = nlohmann::json::parse(stream);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
     throw std::runtime_error("shard index " + quoted(index_path) + " is not valid JSON (" + error.what() + ")");
   }
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
