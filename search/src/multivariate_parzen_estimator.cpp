@@ -38,8 +38,13 @@ MultivariateParzenEstimator::MultivariateParzenEstimator(const std::vector<Param
       sigma = std::clamp(sigma, magic_clip_min_sigma(range, n_kernels), range);
       mus.push_back(0.5 * (domain.low() + domain.high()));
     }
+    std::vector<double> log_masses;
+    if (!domain.categorical())
+      for (size_t k = 0; k < n_kernels; ++k)
+        log_masses.push_back(domain.log_mass_inside(mus[k], k < n ? sigma : domain.range()));
     mus_.push_back(std::move(mus));
     sigmas_.push_back(sigma);
+    log_masses_.push_back(std::move(log_masses));
     choice_probs_.push_back(std::move(rows));
   }
 }
@@ -64,7 +69,8 @@ double MultivariateParzenEstimator::log_pdf_internal(const std::vector<double>& 
     double term = std::log(weights_[k]);
     for (size_t d = 0; d < domains_.size(); ++d) {
       if (domains_[d].categorical()) term += std::log(choice_probs_[d][k][static_cast<size_t>(x[d])]);
-      else term += domains_[d].kernel_log_density(mus_[d][k], prior ? domains_[d].range() : sigmas_[d], x[d]);
+      else term += domains_[d].kernel_log_density(mus_[d][k], prior ? domains_[d].range() : sigmas_[d],
+                                                  log_masses_[d][k], x[d]);
     }
     terms.push_back(term);
   }

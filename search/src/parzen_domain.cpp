@@ -94,8 +94,11 @@ void ParzenDomain::cell(double x, double& a, double& b) const {
   b = std::min(b, high_);
 }
 
-double ParzenDomain::kernel_log_density(double mu, double sigma, double x) const {
-  const double mass_inside = normal_mass((low_ - mu) / sigma, (high_ - mu) / sigma);
+double ParzenDomain::log_mass_inside(double mu, double sigma) const {
+  return std::log(std::max(normal_mass((low_ - mu) / sigma, (high_ - mu) / sigma), kEps));
+}
+
+double ParzenDomain::kernel_log_density(double mu, double sigma, double log_mass, double x) const {
   double log_density;
   if (discrete()) {
     double a, b;
@@ -105,7 +108,7 @@ double ParzenDomain::kernel_log_density(double mu, double sigma, double x) const
     const double z = (x - mu) / sigma;
     log_density = -0.5 * z * z - std::log(sigma) - 0.5 * std::log(2.0 * M_PI);
   }
-  return log_density - std::log(std::max(mass_inside, kEps));
+  return log_density - log_mass;
 }
 
 double ParzenDomain::sample_kernel(double mu, double sigma, std::mt19937_64& rng) const {

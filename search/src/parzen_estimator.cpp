@@ -90,6 +90,7 @@ ParzenEstimator::ParzenEstimator(const ParameterSpec& spec, const std::vector<nl
   }
   mus_.push_back(0.5 * (domain_.low() + domain_.high()));
   sigmas_.push_back(range);
+  for (size_t k = 0; k < mus_.size(); ++k) log_masses_.push_back(domain_.log_mass_inside(mus_[k], sigmas_[k]));
 }
 
 size_t ParzenEstimator::sample_kernel_index(const std::vector<double>& weights, std::mt19937_64& rng) {
@@ -120,7 +121,7 @@ double ParzenEstimator::log_pdf_internal(double x) const {
     return log_sum_exp(terms);
   }
   for (size_t k = 0; k < mus_.size(); ++k)
-    terms.push_back(std::log(weights_[k]) + domain_.kernel_log_density(mus_[k], sigmas_[k], x));
+    terms.push_back(std::log(weights_[k]) + domain_.kernel_log_density(mus_[k], sigmas_[k], log_masses_[k], x));
   return log_sum_exp(terms);
 }
 

@@ -44,6 +44,7 @@ class MultivariateParzenEstimator {
   std::vector<double> weights_;                 // mixture weights, the prior's last (sum 1)
   std::vector<std::vector<double>> mus_;        // [dimension][kernel], internal; the prior's last
   std::vector<double> sigmas_;                  // [dimension]: the observation kernels' bandwidth
+  std::vector<std::vector<double>> log_masses_; // [dimension][kernel]: log mass inside the range
   std::vector<std::vector<std::vector<double>>> choice_probs_;  // [dimension][kernel][choice]
 };
 

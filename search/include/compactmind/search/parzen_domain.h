@@ -27,9 +27,12 @@ class ParzenDomain {
   // A continuous internal draw as a legal external value (snapped to the step grid).
   nlohmann::json to_external(double x) const;
 
+  // log of the mass of N(mu, sigma) inside the range (a kernel's truncation constant; estimators
+  // compute it once per kernel, as it is the costly part of a density).
+  double log_mass_inside(double mu, double sigma) const;
   // log of the truncated kernel N(mu, sigma) at internal x: the density, or the cell mass for
-  // discrete parameters; normalised by the kernel's mass inside the range.
-  double kernel_log_density(double mu, double sigma, double x) const;
+  // discrete parameters, minus `log_mass` (= log_mass_inside(mu, sigma)).
+  double kernel_log_density(double mu, double sigma, double log_mass, double x) const;
   // A draw of that truncated kernel (rejection; every kernel mean lies inside the range and sigma is
   // at least range/100, so about half of its mass or more is inside).
   double sample_kernel(double mu, double sigma, std::mt19937_64& rng) const;

@@ -49,6 +49,7 @@ class ParzenEstimator {
   ParzenDomain domain_;
   std::vector<double> weights_;    // mixture weights (sum 1)
   std::vector<double> mus_, sigmas_;
+  std::vector<double> log_masses_;                 // each numeric kernel's log mass inside the range
   std::vector<std::vector<double>> choice_probs_;  // categorical kernels
 };
 
