@@ -16,6 +16,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& strategy, const Sampler
     tpe.seed = options.seed;
     tpe.n_startup_trials =
         options.n_startup_trials >= 0 ? options.n_startup_trials : default_startup_trials(options.n_trials);
+    tpe.multivariate = options.tpe_multivariate;
     return std::make_unique<TpeSampler>(tpe);
   }
   throw std::invalid_argument("unknown search strategy '" + strategy + "' (expected bayesian, random or grid)");

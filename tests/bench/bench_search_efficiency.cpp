@@ -5,11 +5,12 @@
 // value, with distribution-free 95% confidence intervals on the medians.
 //
 //   bench_search_efficiency [--seeds 100] [--trials 500] [--target-ratio 0.6] [--startup N]
-//                           [--jobs 1] [--plugins FILE] [--config FILE]
+//                           [--jobs 1] [--univariate 0|1] [--plugins FILE] [--config FILE]
 //
 // --plugins: the output of `compactmind plugins --json` (default: tests/bench/data/plugin_spaces.json,
 // recorded from today's plugins); --config: the checkpoint's config.json (default: tiny-llama2).
-// --startup: TPE startup trials (default: the library's default for the budget). --jobs: seeds run in
+// --startup: TPE startup trials (default: the library's default for the budget). --univariate 1: TPE
+// with one estimator per dimension instead of the grouped multivariate ones. --jobs: seeds run in
 // parallel threads (results do not depend on it).
 #include "search_bench_model.h"
 
@@ -64,13 +65,15 @@ struct Run {
 
 // Runs a study until its best feasible PPL is within 1% of `best_known` (later trials cannot change
 // the figures) or the budget is spent.
-Run run(const std::string& strategy, uint64_t seed, int n_trials, int startup, const PipelineSpace& space,
+Run run(const std::string& strategy, uint64_t seed, int n_trials, int startup, bool univariate,
+        const PipelineSpace& space,
         const CompressionModel& model, double target, double best_known) {
   StudyOptions options;
   options.pruner.enabled = false;
   options.to_pipeline = [&space](const nlohmann::json& point) { return space.to_pipeline(point); };
   SamplerOptions sampler{seed, n_trials};
   sampler.n_startup_trials = startup;
+  sampler.tpe_multivariate = !univariate;
   Study study(space.space(), options, make_sampler(strategy, sampler));
   const auto objective = [&model, target](const Trial& trial, TrialReporter&) {
     const auto score = model.evaluate(trial.pipeline);
@@ -174,6 +177,7 @@ std::string load_average() {
 
 int main(int argc, char** argv) {
   int n_seeds = 100, n_trials = 500, startup = -1, jobs = 1;
+  bool univariate = false;
   double target = 0.6;
   std::string plugins_path = COMPACTMIND_BENCH_PLUGIN_SPACES;
   std::string config_path = std::string(COMPACTMIND_FIXTURES_DIR) + "/models/tiny-llama2/config.json";
@@ -183,11 +187,12 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--target-ratio")) target = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--startup")) startup = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--jobs")) jobs = std::max(1, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--univariate")) univariate = std::atoi(argv[i + 1]) != 0;
     else if (!std::strcmp(argv[i], "--plugins")) plugins_path = argv[i + 1];
     else if (!std::strcmp(argv[i], "--config")) config_path = argv[i + 1];
     else {
       std::fprintf(stderr,
-                   "unknown option %s (expected --seeds N, --trials N, --target-ratio R, --startup N, --jobs N, "
+                   "unknown option %s (expected --seeds N, --trials N, --target-ratio R, --startup N, --jobs N, --univariate 0|1, "
                    "--plugins FILE, --config FILE)\n",
                    argv[i]);
       return 2;
@@ -202,9 +207,9 @@ int main(int argc, char** argv) {
     const CompressionModel model(compactmind::bench::CheckpointShape::from_config(config_path));
     std::printf("plugins %s\ncheckpoint %s (%lld bytes)\n", plugins_path.c_str(), config_path.c_str(),
                 static_cast<long long>(model.base_bytes()));
-    std::printf("search space: %zu dimensions, fingerprint %s; target ratio %.3g; %d trials; %d seeds; tpe startup %s\n",
+    std::printf("search space: %zu dimensions, fingerprint %s; target ratio %.3g; %d trials; %d seeds; tpe startup %s, %s\n",
                 space.space().dimensions().size(), space.space().fingerprint().c_str(), target, n_trials, n_seeds,
-                startup >= 0 ? std::to_string(startup).c_str() : "default");
+                startup >= 0 ? std::to_string(startup).c_str() : "default", univariate ? "univariate" : "grouped multivariate");
     std::printf("threads: %d (of %u hardware); load average at start %s\n", jobs, std::thread::hardware_concurrency(),
                 load_average().c_str());
 
@@ -238,8 +243,8 @@ int main(int argc, char** argv) {
       workers.emplace_back([&] {
         for (int s; (s = next++) < n_seeds;) {
           const uint64_t seed = 1 + static_cast<uint64_t>(s);
-          tpe[static_cast<size_t>(s)] = run("bayesian", seed, n_trials, startup, space, model, target, best_known);
-          rnd[static_cast<size_t>(s)] = run("random", seed, n_trials, startup, space, model, target, best_known);
+          tpe[static_cast<size_t>(s)] = run("bayesian", seed, n_trials, startup, univariate, space, model, target, best_known);
+          rnd[static_cast<size_t>(s)] = run("random", seed, n_trials, startup, univariate, space, model, target, best_known);
         }
       });
     for (auto& worker : workers) worker.join();

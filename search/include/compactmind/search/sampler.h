@@ -34,6 +34,7 @@ struct SamplerOptions {
   int n_trials = 0;          // the study's budget; sizes the TPE's default startup
   int n_startup_trials = -1;  // TPE; -1 = default_startup_trials(n_trials)
   int grid_points = 3;       // grid: values per numeric range
+  bool tpe_multivariate = true;  // TPE: grouped multivariate estimators (TpeOptions::multivariate)
 };
 
 // "random" | "grid" | "bayesian" (alias "tpe"); throws std::invalid_argument naming the choices.
