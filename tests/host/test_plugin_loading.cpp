@@ -1,6 +1,8 @@
 // Loading real plugin libraries, good and deliberately broken (tests/host/plugins/), through the
 // host's registry, and the exact rejection messages (file, plugin, reason, both versions).
 #include "test_helpers.h"
+#include "support/run_host.h"
+#include "support/temp_dir.h"
 
 #include "compactmind/method_context.h"
 #include "compactmind/version.h"
@@ -277,10 +279,9 @@ TEST_CASE("only files named libcm-*.so are considered", "[host][plugins][discove
 
 TEST_CASE("`compactmind plugins --json` lists plugins with their space and rejections", "[host][plugins][cli]") {
   const fs::path dir = folder_with("cli", {"test-good", "test-old-torch"});
-  const auto result = run_command(std::string("COMPACTMIND_PLUGIN_PATH= '") + COMPACTMIND_HOST_BIN +
-                                  "' plugins --plugin-dir '" + dir.string() + "' --json");
+  const auto result = run_host({"plugins", "--plugin-dir", dir.string(), "--json"}, "COMPACTMIND_PLUGIN_PATH=");
   REQUIRE(result.exit_code == 0);
-  const auto json = nlohmann::json::parse(result.output);
+  const auto json = nlohmann::json::parse(result.out);
   CHECK(json["search_path"][0] == dir.string());
   // The good one plus whatever the build tree's own plugin folder holds; never the broken one.
   const auto& plugins = json["plugins"];
@@ -301,13 +302,12 @@ TEST_CASE("`compactmind plugins --json` lists plugins with their space and rejec
 
 TEST_CASE("`compactmind plugins` prints a table of each plugin's space", "[host][plugins][cli]") {
   const fs::path dir = folder_with("cli-text", {"test-good", "test-bad-space"});
-  const auto result = run_command(std::string("COMPACTMIND_PLUGIN_PATH= '") + COMPACTMIND_HOST_BIN +
-                                  "' plugins --plugin-dir '" + dir.string() + "'");
+  const auto result = run_host({"plugins", "--plugin-dir", dir.string()}, "COMPACTMIND_PLUGIN_PATH=");
   REQUIRE(result.exit_code == 0);
-  CHECK_THAT(result.output, Catch::Contains("test-good 1.2.0 (other)\n"
+  CHECK_THAT(result.out, Catch::Contains("test-good 1.2.0 (other)\n"
                                             "  Test plugin: scales the final norm weight\n"
                                             "  file: " + (dir / "libcm-test-good.so").string() + "\n"));
-  CHECK_THAT(result.output, Catch::Contains("  parameter  type         values           default   scale   step  tuned  applies when\n"
+  CHECK_THAT(result.out, Catch::Contains("  parameter  type         values           default   scale   step  tuned  applies when\n"
                                             "  scale      float        [0.1, 10]        2.0       log     -     yes    -\n"));
-  CHECK_THAT(result.output, Catch::Contains("rejected:\n  plugin '" + (dir / "libcm-test-bad-space.so").string()));
+  CHECK_THAT(result.out, Catch::Contains("rejected:\n  plugin '" + (dir / "libcm-test-bad-space.so").string()));
 }

@@ -25,7 +25,7 @@ MethodContext calibrated_context() {
   context.set_calibration_windows([] {
     const Tokenizer tokenizer = Tokenizer::load(model_dir("tiny-llama2"));
     const TokenStream stream =
-        tokenize_file(tokenizer, fixtures() / "data" / "wikitext-2" / "valid.txt");
+        tokenize_file(tokenizer, wikitext("valid.txt"));
     return cut_windows(stream.ids, 64, 2);
   });
   return context;

@@ -58,24 +58,6 @@ std::vector<std::pair<int, std::string>> trial_rows(const fs::path& file) {
   return rows;
 }
 
-pid_t spawn_host(const std::vector<std::string>& arguments, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    std::vector<char*> argv;
-    std::string binary = COMPACTMIND_HOST_BIN;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = arguments;
-    for (auto& argument : copies) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 }  // namespace
 
 TEST_CASE("search: a short study completes with every trial in the storage and a report", "[search]") {

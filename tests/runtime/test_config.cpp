@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 using namespace compactmind;
-using compactmind::testing::fixtures_dir;
+using compactmind::test::fixtures_dir;
 using nlohmann::json;
 
 namespace {
