@@ -2,77 +2,19 @@
 // docs/abi.md) and Params (typed access to the resolved values the host passes to apply).
 #include "compactmind/param_space.h"
 
+#include "compactmind/contract/parameter_space.h"
+
 #include <cmath>
-#include <set>
 #include <stdexcept>
 
 namespace compactmind {
 namespace {
-
-[[noreturn]] void invalid(const std::string& name, const std::string& problem) {
-  throw std::invalid_argument("space parameter '" + name + "': " + problem);
-}
 
 nlohmann::json numeric_entry(const std::string& name, const char* type, const nlohmann::json& low,
                              const nlohmann::json& high, const nlohmann::json& default_value,
                              bool log_scale, const nlohmann::json& step) {
   return {{"name", name}, {"type", type},       {"low", low},   {"high", high},
           {"log", log_scale}, {"step", step}, {"default", default_value}, {"tunable", true}};
-}
-
-// Whether `value` is a legal value of the declared parameter `entry` (used for conditions).
-bool is_legal_value(const nlohmann::json& entry, const nlohmann::json& value) {
-  const std::string type = entry["type"];
-  if (type == "bool") return value.is_boolean();
-  if (type == "categorical") {
-    if (!value.is_string()) return false;
-    for (const auto& choice : entry["choices"])
-      if (choice == value) return true;
-    return false;
-  }
-  if (!value.is_number() || (type == "int" && !value.is_number_integer())) return false;
-  const double number = value.get<double>();
-  return number >= entry["low"].get<double>() && number <= entry["high"].get<double>();
-}
-
-void validate(const nlohmann::json& entry, const std::set<std::string>& earlier,
-              const nlohmann::json& parameters) {
-  const std::string name = entry["name"];
-  if (name.empty()) throw std::invalid_argument("space parameter with an empty name");
-  if (earlier.count(name)) invalid(name, "declared twice");
-  const std::string type = entry["type"];
-  if (type == "float" || type == "int") {
-    const double low = entry["low"].get<double>();
-    const double high = entry["high"].get<double>();
-    const double value = entry["default"].get<double>();
-    if (!std::isfinite(low) || !std::isfinite(high)) invalid(name, "bounds must be finite");
-    if (low > high)
-      invalid(name, "low " + entry["low"].dump() + " is greater than high " + entry["high"].dump());
-    if (!(value >= low && value <= high))
-      invalid(name, "default " + entry["default"].dump() + " is outside [" + entry["low"].dump() + ", " +
-                        entry["high"].dump() + "]");
-    if (entry["log"].get<bool>() && low <= 0)
-      invalid(name, "a log-scale parameter needs low > 0, got " + entry["low"].dump());
-    if (entry["step"].is_number() && !(entry["step"].get<double>() > 0))
-      invalid(name, "step must be positive, got " + entry["step"].dump());
-  } else if (type == "categorical") {
-    if (entry["choices"].empty()) invalid(name, "a categorical parameter needs at least one choice");
-    std::set<std::string> seen;
-    for (const auto& choice : entry["choices"])
-      if (!seen.insert(choice.get<std::string>()).second)
-        invalid(name, "choice '" + choice.get<std::string>() + "' listed twice");
-    if (!seen.count(entry["default"].get<std::string>()))
-      invalid(name, "default '" + entry["default"].get<std::string>() + "' is not one of its choices");
-  }
-  if (entry.contains("condition")) {
-    const std::string parent = entry["condition"]["parameter"];
-    if (!earlier.count(parent))
-      invalid(name, "condition names '" + parent + "', which is not declared before it");
-    for (const auto& candidate : parameters)
-      if (candidate["name"] == parent && !is_legal_value(candidate, entry["condition"]["equals"]))
-        invalid(name, "condition value " + entry["condition"]["equals"].dump() +
-                          " is not a legal value of '" + parent + "'");
-  }
 }
 
 const char* json_type_name(const nlohmann::json& value) { return value.type_name(); }
@@ -127,12 +69,10 @@ nlohmann::json& SpaceBuilder::last(const char* modifier) {
 }
 
 std::string SpaceBuilder::to_json() const {
-  std::set<std::string> earlier;
-  for (const auto& entry : parameters_) {
-    validate(entry, earlier, parameters_);
-    earlier.insert(entry["name"].get<std::string>());
-  }
-  return nlohmann::json{{"parameters", parameters_}}.dump();
+  const nlohmann::json document = {{"parameters", parameters_}};
+  // The host's and the search's validator, so a space that builds here is one the host accepts.
+  ParameterSpace::from_json(document);
+  return document.dump();
 }
 
 Params::Params(nlohmann::json values) : values_(std::move(values)) {

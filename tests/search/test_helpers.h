@@ -1,7 +1,7 @@
 // Shared fixtures of the search tests: declared spaces as plugins would ship them, temp folders.
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 #include "compactmind/search/pipeline_space.h"
 
 #include <atomic>

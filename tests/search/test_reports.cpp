@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::TempDir;
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::builtin_like_plugins;
 using compactmind::search::testing::TempDir;

@@ -29,8 +29,9 @@ class SpaceBuilder {
   // Modifiers of the parameter added last.
   SpaceBuilder& when(const std::string& parameter, const nlohmann::json& equals);
   SpaceBuilder& fixed();  // not tuned by the search
-  // Validates (unique names, low ≤ default ≤ high, default among choices, log needs low > 0,
-  // conditions name an earlier parameter) and throws std::invalid_argument naming the parameter.
+  // Validates with the host's own validator (compactmind/contract/parameter_space.h: unique names,
+  // low ≤ default ≤ high, default among choices, log needs low > 0, positive steps, conditions on an
+  // earlier parameter's legal value) and throws std::invalid_argument naming the parameter.
   std::string to_json() const;
 
  private:
