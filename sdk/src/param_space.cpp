@@ -10,11 +10,11 @@
 namespace compactmind {
 namespace {
 
+// "step": null until .step() sets one: no grid for a float, every integer for an int (docs/abi.md).
 nlohmann::json numeric_entry(const std::string& name, const char* type, const nlohmann::json& low,
-                             const nlohmann::json& high, const nlohmann::json& default_value,
-                             bool log_scale, const nlohmann::json& step) {
+                             const nlohmann::json& high, const nlohmann::json& default_value) {
   return {{"name", name}, {"type", type},       {"low", low},   {"high", high},
-          {"log", log_scale}, {"step", step}, {"default", default_value}, {"tunable", true}};
+          {"log", false}, {"step", nullptr}, {"default", default_value}, {"tunable", true}};
 }
 
 const char* json_type_name(const nlohmann::json& value) { return value.type_name(); }
@@ -22,16 +22,28 @@ const char* json_type_name(const nlohmann::json& value) { return value.type_name
 }  // namespace
 
 SpaceBuilder& SpaceBuilder::add_float(const std::string& name, double low, double high,
-                                      double default_value, bool log_scale, double step) {
-  // step 0 = continuous, written as null so the JSON says "no grid" rather than "a grid of 0".
-  parameters_.push_back(numeric_entry(name, "float", low, high, default_value, log_scale,
-                                      step == 0.0 ? nlohmann::json(nullptr) : nlohmann::json(step)));
+                                      double default_value) {
+  parameters_.push_back(numeric_entry(name, "float", low, high, default_value));
   return *this;
 }
 
 SpaceBuilder& SpaceBuilder::add_int(const std::string& name, int64_t low, int64_t high,
-                                    int64_t default_value, int64_t step, bool log_scale) {
-  parameters_.push_back(numeric_entry(name, "int", low, high, default_value, log_scale, step));
+                                    int64_t default_value) {
+  parameters_.push_back(numeric_entry(name, "int", low, high, default_value));
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::log_scale() {
+  last_numeric("log_scale")["log"] = true;
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::step(double step) {
+  nlohmann::json& entry = last_numeric("step");
+  // An int's whole step is written as an integer; any other value is left for to_json's validator
+  // to reject with its message ("step must be positive", "... must be an integer").
+  const bool whole = std::isfinite(step) && std::floor(step) == step && std::fabs(step) < 9.0e15;
+  entry["step"] = entry["type"] == "int" && whole ? nlohmann::json(static_cast<int64_t>(step)) : nlohmann::json(step);
   return *this;
 }
 
@@ -66,6 +78,14 @@ nlohmann::json& SpaceBuilder::last(const char* modifier) {
     throw std::logic_error(std::string("SpaceBuilder::") + modifier +
                            "() modifies the parameter added last, but none was added yet");
   return parameters_.back();
+}
+
+nlohmann::json& SpaceBuilder::last_numeric(const char* modifier) {
+  nlohmann::json& entry = last(modifier);
+  if (entry["type"] != "float" && entry["type"] != "int")
+    throw std::logic_error(std::string("SpaceBuilder::") + modifier + "() applies to float and int parameters, '" +
+                           entry["name"].get<std::string>() + "' is " + entry["type"].get<std::string>());
+  return entry;
 }
 
 std::string SpaceBuilder::to_json() const {

@@ -10,11 +10,14 @@ using compactmind::SpaceBuilder;
 TEST_CASE("SpaceBuilder writes the documented JSON format", "[sdk][space]") {
   const auto json = nlohmann::json::parse(SpaceBuilder()
                                               .add_float("alpha", 0.0, 1.0, 0.5)
-                                              .add_float("lr", 1e-5, 1e-2, 1e-4, /*log_scale=*/true)
-                                              .add_int("rank", 4, 64, 8, /*step=*/4)
+                                              .add_float("lr", 1e-5, 1e-2, 1e-4)
+                                              .log_scale()
+                                              .add_int("rank", 4, 64, 8)
+                                              .step(4)
                                               .add_categorical("importance", {"l1", "l2", "taylor"}, "l2")
                                               .add_bool("smooth", true)
-                                              .add_float("ratio", 0.1, 0.5, 0.2, false, 0.05)
+                                              .add_float("ratio", 0.1, 0.5, 0.2)
+                                              .step(0.05)
                                               .when("smooth", true)
                                               .fixed()
                                               .to_json());
@@ -36,7 +39,9 @@ TEST_CASE("SpaceBuilder writes the documented JSON format", "[sdk][space]") {
 
 TEST_CASE("the search side parses what the builder writes", "[sdk][space]") {
   const std::string text = SpaceBuilder()
-                               .add_int("rank", 4, 64, 8, 4, /*log_scale=*/true)
+                               .add_int("rank", 4, 64, 8)
+                               .step(4)
+                               .log_scale()
                                .add_categorical("mode", {"full", "lora"}, "lora")
                                .add_float("dropout", 0.0, 0.3, 0.05)
                                .when("mode", "lora")
@@ -63,10 +68,10 @@ TEST_CASE("a space the SDK rejects is rejected by the host with the same message
     std::string message;
   };
   const std::vector<Case> cases = {
-      {SpaceBuilder().add_int("n", 1, 9, 3, /*step=*/0),
+      {SpaceBuilder().add_int("n", 1, 9, 3).step(0),
        R"({"parameters": [{"name": "n", "type": "int", "low": 1, "high": 9, "log": false, "step": 0, "default": 3}]})",
        "space parameter 'n': step must be positive, got 0"},
-      {SpaceBuilder().add_int("n", 1, 9, 3, /*step=*/-1),
+      {SpaceBuilder().add_int("n", 1, 9, 3).step(-1),
        R"({"parameters": [{"name": "n", "type": "int", "low": 1, "high": 9, "log": false, "step": -1, "default": 3}]})",
        "space parameter 'n': step must be positive, got -1"},
       {SpaceBuilder().add_categorical("c", {"x", "x"}, "x"),
@@ -94,8 +99,10 @@ TEST_CASE("a space the SDK rejects is rejected by the host with the same message
 TEST_CASE("a space the SDK accepts is accepted by the host as declared", "[sdk][space][contract]") {
   const auto space = compactmind::ParameterSpace::parse(
       SpaceBuilder()
-          .add_float("ratio", 0.1, 0.5, 0.2, false, 0.05)
-          .add_int("steps", 1, 2000, 100, 1, /*log_scale=*/true)
+          .add_float("ratio", 0.1, 0.5, 0.2)
+          .step(0.05)
+          .add_int("steps", 1, 2000, 100)
+          .log_scale()
           .fixed()
           .add_categorical("mode", {"full", "lora"}, "lora")
           .add_bool("merge", true)
@@ -121,9 +128,17 @@ TEST_CASE("SpaceBuilder rejects inconsistent declarations naming the parameter",
   CHECK_THROWS_WITH(SpaceBuilder().add_float("alpha", 0, 1, 2).to_json(),
                     "space parameter 'alpha': default 2.0 is outside [0.0, 1.0]");
   CHECK_THROWS_WITH(SpaceBuilder().add_int("n", 5, 1, 3).to_json(), "space parameter 'n': low 5 is greater than high 1");
-  CHECK_THROWS_WITH(SpaceBuilder().add_float("lr", 0, 1, 0.1, true).to_json(),
+  CHECK_THROWS_WITH(SpaceBuilder().add_float("lr", 0, 1, 0.1).log_scale().to_json(),
                     "space parameter 'lr': a log-scale parameter needs low > 0, got 0.0");
-  CHECK_THROWS_WITH(SpaceBuilder().add_int("n", 1, 9, 3, 0).to_json(), "space parameter 'n': step must be positive, got 0");
+  CHECK_THROWS_WITH(SpaceBuilder().add_int("n", 1, 9, 3).step(0).to_json(), "space parameter 'n': step must be positive, got 0");
+  CHECK_THROWS_WITH(SpaceBuilder().add_int("n", 1, 9, 3).step(1.5).to_json(),
+                    "space parameter 'n': an int parameter's step must be an integer, got 1.5");
+  CHECK_THROWS_WITH(SpaceBuilder().add_float("x", 0, 1, 0.5).step(-0.1).to_json(),
+                    "space parameter 'x': step must be positive, got -0.1");
+  CHECK_THROWS_WITH(SpaceBuilder().add_bool("b", true).log_scale(),
+                    "SpaceBuilder::log_scale() applies to float and int parameters, 'b' is bool");
+  CHECK_THROWS_WITH(SpaceBuilder().add_categorical("c", {"x"}, "x").step(1),
+                    "SpaceBuilder::step() applies to float and int parameters, 'c' is categorical");
   CHECK_THROWS_WITH(SpaceBuilder().add_categorical("c", {"x", "y"}, "z").to_json(),
                     "space parameter 'c': default 'z' is not one of {x, y}");
   CHECK_THROWS_WITH(SpaceBuilder().add_categorical("c", {"x", "x"}, "x").to_json(),
