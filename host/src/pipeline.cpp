@@ -9,16 +9,6 @@
 namespace compactmind::host {
 namespace {
 
-search::PluginKind search_kind(cm_plugin_kind kind) {
-  switch (kind) {
-    case CM_KIND_PRUNING: return search::PluginKind::kPruning;
-    case CM_KIND_QUANTIZATION: return search::PluginKind::kQuantization;
-    case CM_KIND_RETRAINING: return search::PluginKind::kRetraining;
-    case CM_KIND_OTHER: return search::PluginKind::kOther;
-  }
-  return search::PluginKind::kOther;
-}
-
 bool looks_inline(const std::string& argument) {
   const size_t first = argument.find_first_not_of(" \t\r\n");
   return first != std::string::npos && (argument[first] == '[' || argument[first] == '{');
@@ -62,7 +52,7 @@ nlohmann::json read_json_argument(const std::string& argument, const std::string
 
 std::vector<search::PluginEntry> plugin_entries(const PluginRegistry& registry) {
   std::vector<search::PluginEntry> entries;
-  for (const auto& plugin : registry.plugins()) entries.push_back({plugin.name, search_kind(plugin.kind), plugin.space});
+  for (const auto& plugin : registry.plugins()) entries.push_back({plugin.name, plugin.kind, plugin.space});
   return entries;
 }
 

@@ -146,14 +146,15 @@ std::variant<PluginInfo, PluginRejection> check_descriptor(const cm_plugin_descr
   static const std::regex kNamePattern("[A-Za-z0-9_.-]+");
   if (!std::regex_match(d.name, kNamePattern))
     return checker.reject("name '" + std::string(d.name) + "' must match [A-Za-z0-9_.-]+");
-  if (d.kind < CM_KIND_PRUNING || d.kind > CM_KIND_OTHER)
+  const std::optional<PluginKind> kind = plugin_kind_from_abi(d.kind);
+  if (!kind)
     return checker.reject("unknown kind " + std::to_string(d.kind) +
                           " (expected 1 pruning, 2 quantization, 3 retraining or 4 other)");
 
   PluginInfo info;
   info.name = d.name;
   info.version = d.version;
-  info.kind = static_cast<cm_plugin_kind>(d.kind);
+  info.kind = *kind;
   info.description = d.description;
   info.file = checker.file();
   info.sdk_version = d.sdk_version;
@@ -167,7 +168,7 @@ std::variant<PluginInfo, PluginRejection> check_descriptor(const cm_plugin_descr
   if (declared.is_object() && declared.contains("error") && declared["error"].is_string())
     return checker.reject("declaring its parameter space failed: " + declared["error"].get<std::string>());
   try {
-    info.space = search::ParameterSpace::parse(info.space_json, "invalid parameter space");
+    info.space = ParameterSpace::parse(info.space_json, "invalid parameter space");
   } catch (const std::exception& error) {
     return checker.reject(error.what());
   }
@@ -183,16 +184,6 @@ std::variant<PluginInfo, PluginRejection> check_descriptor(const cm_plugin_descr
 }
 
 }  // namespace
-
-std::string kind_name(cm_plugin_kind kind) {
-  switch (kind) {
-    case CM_KIND_PRUNING: return "pruning";
-    case CM_KIND_QUANTIZATION: return "quantization";
-    case CM_KIND_RETRAINING: return "retraining";
-    case CM_KIND_OTHER: return "other";
-  }
-  return "unknown";
-}
 
 std::variant<PluginInfo, PluginRejection> load_plugin(const fs::path& file) {
   Checker checker(file);

@@ -153,7 +153,7 @@ nlohmann::json run_search(SearchOptions options) {
   if (options.resume) check_resumed_identity(session, options);
   {
     std::string names;
-    for (const auto& plugin : plugins) names += (names.empty() ? "" : ", ") + plugin.name + " (" + search::to_string(plugin.kind) + ")";
+    for (const auto& plugin : plugins) names += (names.empty() ? "" : ", ") + plugin.name + " (" + to_string(plugin.kind) + ")";
     log_info("search space from " + std::to_string(plugins.size()) + " plugins: " + names + "; " +
              std::to_string(session.pipeline_space().space().dimensions().size()) + " dimensions");
   }

@@ -24,24 +24,6 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string to_string(PluginKind kind) {
-  switch (kind) {
-    case PluginKind::kPruning: return "pruning";
-    case PluginKind::kQuantization: return "quantization";
-    case PluginKind::kRetraining: return "retraining";
-    case PluginKind::kOther: return "other";
-  }
-  return "?";
-}
-
-PluginKind parse_plugin_kind(const std::string& text) {
-  if (text == "pruning") return PluginKind::kPruning;
-  if (text == "quantization") return PluginKind::kQuantization;
-  if (text == "retraining") return PluginKind::kRetraining;
-  if (text == "other") return PluginKind::kOther;
-  throw std::invalid_argument("unknown plugin kind '" + text + "' (expected pruning, quantization, retraining or other)");
-}
-
 PipelineSpace::PipelineSpace(std::vector<PluginEntry> plugins, PipelineSpaceOptions options)
     : plugins_(std::move(plugins)), options_(options) {
   std::vector<std::string> pruning, quantization, retraining;

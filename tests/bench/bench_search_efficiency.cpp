@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+using namespace compactmind;
 using namespace compactmind::search;
 
 namespace {

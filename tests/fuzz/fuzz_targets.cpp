@@ -4,7 +4,7 @@
 #include "compactmind/host/plugin_registry.h"
 #include "compactmind/llama_config.h"
 #include "compactmind/safetensors.h"
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 
 #include <ATen/ATen.h>
 
@@ -99,7 +99,7 @@ FuzzTarget space_target(const TargetEnvironment& environment) {
   for (const auto& plugin : built_plugins(environment.plugin_dir)->plugins()) target.seeds.push_back(plugin.space_json);
   target.run = [owner](const std::string& input) {
     return outcome_of([&] {
-      const auto space = search::ParameterSpace::parse(input, owner);
+      const auto space = ParameterSpace::parse(input, owner);
       (void)space.resolve(nlohmann::json::object(), owner);  // defaults must resolve in a valid space
     });
   };

@@ -66,8 +66,8 @@ TEST_CASE("the good plugin loads with its descriptor and parsed space", "[host][
   const auto& plugin = registry.plugins()[0];
   CHECK(plugin.name == "test-good");
   CHECK(plugin.version == "1.2.0");
-  CHECK(plugin.kind == CM_KIND_OTHER);
-  CHECK(compactmind::host::kind_name(plugin.kind) == "other");
+  CHECK(plugin.kind == compactmind::PluginKind::kOther);
+  CHECK(compactmind::to_string(plugin.kind) == "other");
   CHECK(plugin.description == "Test plugin: scales the final norm weight");
   CHECK(plugin.file == dir / "libcm-test-good.so");
   CHECK(plugin.sdk_version == COMPACTMIND_SDK_VERSION);
@@ -200,6 +200,14 @@ TEST_CASE("invalid space JSON is rejected quoting the parser", "[host][plugins][
   CHECK_THAT(rejection.message, Catch::Contains("parse error"));
 }
 
+// Before the host and the SDK shared one validator, the host's parser turned this step of 0 into 1.
+TEST_CASE("a space the SDK would refuse is refused by the host with the SDK's message", "[host][plugins][rejection]") {
+  const auto rejection = rejection_of("test-zero-step");
+  CHECK(rejection.message == "plugin '" + rejection.file +
+                                 "' (zero-step 0.3) rejected: invalid parameter space: space parameter 'n': step "
+                                 "must be positive, got 0");
+}
+
 TEST_CASE("a space that fails the SDK's validation is rejected with its reason", "[host][plugins][rejection]") {
   const auto rejection = rejection_of("test-bad-space");
   CHECK(rejection.message == "plugin '" + rejection.file +
@@ -233,7 +241,7 @@ TEST_CASE("a duplicate name is rejected, the first plugin found wins", "[host][p
 TEST_CASE("every broken plugin together never stops the good one", "[host][plugins][rejection]") {
   const std::vector<std::string> broken = {"test-wrong-abi", "test-sdk-major",  "test-old-torch",
                                            "test-old-cxx-abi", "test-no-entry-point", "test-undefined-symbol", "test-bad-json",
-                                           "test-bad-space", "test-throwing-factory"};
+                                           "test-zero-step", "test-bad-space", "test-throwing-factory"};
   std::vector<std::string> all = broken;
   all.push_back("test-good");
   const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("all", all)}));

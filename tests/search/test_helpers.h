@@ -2,7 +2,7 @@
 // tests/support).
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 #include "compactmind/search/pipeline_space.h"
 
 #include <atomic>

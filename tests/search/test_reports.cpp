@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::test::TempDir;
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::builtin_like_plugins;
 using compactmind::test::TempDir;

@@ -6,7 +6,7 @@
 #include "compactmind/llama_model.h"
 #include "compactmind/method_context.h"
 #include "compactmind/param_space.h"
-#include "compactmind/plugin_abi.h"
+#include "compactmind/contract/plugin_abi.h"
 #include "compactmind/version.h"
 
 #include <exception>

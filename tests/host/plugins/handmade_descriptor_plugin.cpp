@@ -1,6 +1,7 @@
 // A plugin whose descriptor is written by hand, so that one field at a time can be wrong, as a plugin
 // built by another SDK or toolchain would have it. Each CMake target sets one defect:
-//   CM_TEST_ABI_VERSION, CM_TEST_SDK_VERSION, CM_TEST_TORCH_VERSION, CM_TEST_BAD_SPACE_JSON, or
+//   CM_TEST_ABI_VERSION, CM_TEST_SDK_VERSION, CM_TEST_TORCH_VERSION, CM_TEST_BAD_SPACE_JSON,
+//   CM_TEST_ZERO_STEP_SPACE (valid JSON that the SDK's validator would have refused), or
 //   CM_TEST_OLD_CXX_ABI (really compiled with the pre-C++11 std::string ABI).
 #ifdef CM_TEST_OLD_CXX_ABI
 // Before any standard header, as -D_GLIBCXX_USE_CXX11_ABI=0 would (LibTorch's CMake target forces =1
@@ -9,7 +10,7 @@
 #define _GLIBCXX_USE_CXX11_ABI 0
 #endif
 
-#include "compactmind/plugin_abi.h"
+#include "compactmind/contract/plugin_abi.h"
 #include "compactmind/version.h"
 
 #include <string>
@@ -23,8 +24,11 @@
 #ifndef CM_TEST_TORCH_VERSION
 #define CM_TEST_TORCH_VERSION COMPACTMIND_TORCH_VERSION
 #endif
-#ifdef CM_TEST_BAD_SPACE_JSON
+#if defined(CM_TEST_BAD_SPACE_JSON)
 #define CM_TEST_SPACE_JSON "{\"parameters\": [{\"name\": \"alpha\""  // cut short: not JSON
+#elif defined(CM_TEST_ZERO_STEP_SPACE)
+#define CM_TEST_SPACE_JSON \
+  "{\"parameters\": [{\"name\": \"n\", \"type\": \"int\", \"low\": 1, \"high\": 9, \"step\": 0, \"default\": 3}]}"
 #else
 #define CM_TEST_SPACE_JSON "{\"parameters\": []}"
 #endif
