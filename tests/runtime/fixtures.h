@@ -18,6 +18,11 @@ inline std::filesystem::path fixtures_dir() {
 inline std::filesystem::path model_dir(const std::string& name) { return fixtures_dir() / "models" / name; }
 inline std::filesystem::path test_text() { return fixtures_dir() / "data" / "wikitext-2" / "test.txt"; }
 
+inline nlohmann::json read_json(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return nlohmann::json::parse(in);
+}
+
 inline const nlohmann::json& reference_json() {
   static const nlohmann::json reference = [] {
     std::ifstream in(fixtures_dir() / "reference" / "reference.json");
