@@ -2,6 +2,7 @@
 // (../shared/fixtures/README.md); `--json` prints one object on stdout, logs go to stderr.
 #include "compactmind/evaluation_record.h"
 #include "compactmind/host/command.h"
+#include "compactmind/host/data_options.h"
 #include "compactmind/llama_model.h"
 #include "compactmind/log.h"
 #include "compactmind/perplexity.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct EvalArguments {
   std::string model_dir;
+  std::string tokenizer = "auto";
   std::string data_file;
   int64_t seqlen = 2048;
   int64_t max_windows = -1;
@@ -31,7 +33,7 @@ void run_eval(const EvalArguments& arguments) {
   const int threads = set_threads(arguments.threads);
   log_info("threads: " + std::to_string(threads));
   const LlamaModel model = LlamaModel::load(arguments.model_dir);
-  const Tokenizer tokenizer = Tokenizer::load(arguments.model_dir);
+  const Tokenizer tokenizer = Tokenizer::load(arguments.model_dir, parse_tokenizer_kind(arguments.tokenizer));
   // One BOS in front as the tokenizer is configured (LLaMA: yes), recorded in the evaluation record.
   const TokenStream stream = tokenize_file(tokenizer, arguments.data_file, tokenizer.add_bos_token());
   log_info("data: " + arguments.data_file + " → " + std::to_string(stream.ids.numel()) + " tokens");
@@ -61,6 +63,7 @@ void setup_eval(CLI::App& app) {
   CLI::App* command = app.add_subcommand("eval", "Perplexity of a model on a text file");
   command->add_option("--model", arguments->model_dir, "Hugging Face LLaMA checkpoint folder")
       ->required()->check(CLI::ExistingDirectory);
+  add_tokenizer_option(*command, arguments->tokenizer);
   command->add_option("--data", arguments->data_file, "UTF-8 text file, tokenized as one string")
       ->required()->check(CLI::ExistingFile);
   command->add_option("--seqlen", arguments->seqlen, "tokens per window")->required()->check(CLI::Range(2, 1 << 20));

@@ -30,8 +30,16 @@ fs::path fixtures_dir() {
   return COMPACTMIND_DEFAULT_FIXTURES_DIR;
 }
 
+void add_tokenizer_option(CLI::App& command, std::string& tokenizer) {
+  command.add_option("--tokenizer", tokenizer,
+                     "auto (tokenizer.model if the model folder has one, else tokenizer.json), sentencepiece or "
+                     "tokenizer.json (default auto)")
+      ->check(CLI::IsMember({"auto", "sentencepiece", "tokenizer.json"}));
+}
+
 void add_data_options(CLI::App& command, DataOptions& options, bool underscore_aliases) {
   const auto name = [underscore_aliases](const std::string& dashed) { return names(dashed, underscore_aliases); };
+  add_tokenizer_option(command, options.tokenizer);
   command.add_option("--data", options.data, "evaluation text (default: the fixtures' wikitext-2 test.txt)");
   command.add_option("--seqlen", options.seqlen, "tokens per evaluation window (default 128)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));

@@ -45,7 +45,7 @@ PipelineExecutor::PipelineExecutor(const DataOptions& options, const PluginRegis
   threads_ = set_threads(options_.threads);
   log_info("threads: " + std::to_string(threads_));
   base_ = std::make_unique<LlamaModel>(LlamaModel::load(options_.model_dir));
-  tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::load(options_.model_dir));
+  tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::load(options_.model_dir, parse_tokenizer_kind(options_.tokenizer)));
   storage_dtype_ = storage_dtype_from_name(base_->config.storage_dtype);
   base_stored_bytes_ = checkpoint_tensor_bytes(options_.model_dir);
   // One BOS in front as the tokenizer is configured, exactly as `compactmind eval` does.

@@ -9,6 +9,11 @@
 
 namespace compactmind::test {
 
+inline nlohmann::json read_json(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return nlohmann::json::parse(in);
+}
+
 inline const nlohmann::json& reference_json() {
   static const nlohmann::json reference = [] {
     std::ifstream in(fixtures_dir() / "reference" / "reference.json");
