@@ -42,6 +42,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
     throw std::runtime_error("no tokenizer in '" + model_dir.string() +
                              "': 'tokenizer.model' (SentencePiece) is missing");
   }
+  if (!std::filesystem::is_regular_file(model_path))
+    throw std::runtime_error("tokenizer '" + model_path.string() + "' is not a regular file (a folder, FIFO or device)");
   Tokenizer tokenizer;
   const auto& library = detail::SentencePieceLibrary::instance();
   tokenizer.impl_ = std::make_unique<Impl>(Impl{library.create_processor()});

@@ -45,9 +45,9 @@ std::string read_file(const fs::path& path) {
 
 }  // namespace
 
-HostResult run_host(const std::vector<std::string>& arguments) {
+HostResult run_host(const std::vector<std::string>& arguments, const std::string& shell_prefix) {
   const fs::path dir = fresh_temp_dir("run");
-  std::string command = shell_quote(COMPACTMIND_HOST_BIN);
+  std::string command = shell_prefix + shell_quote(COMPACTMIND_HOST_BIN);
   for (const auto& argument : arguments) command += " " + shell_quote(argument);
   command += " >" + shell_quote((dir / "out").string()) + " 2>" + shell_quote((dir / "err").string());
   const int status = std::system(command.c_str());

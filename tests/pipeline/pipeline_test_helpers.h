@@ -22,8 +22,9 @@ struct HostResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
-// Runs COMPACTMIND_HOST_BIN with `arguments` (each one shell-quoted), waiting for it.
-HostResult run_host(const std::vector<std::string>& arguments);
+// Runs COMPACTMIND_HOST_BIN with `arguments` (each one shell-quoted), waiting for it. `shell_prefix`
+// goes verbatim before the binary (e.g. "prlimit --fsize=6000 " to simulate a full disk).
+HostResult run_host(const std::vector<std::string>& arguments, const std::string& shell_prefix = "");
 
 // The last line of `out` parsed as JSON (what --json prints); fails the test with stderr otherwise.
 nlohmann::json last_json_line(const HostResult& result);
