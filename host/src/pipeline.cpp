@@ -2,6 +2,8 @@
 // library's resolve_pipeline, so a hand-written pipeline and a sampled one obey the same rules.
 #include "compactmind/host/pipeline.h"
 
+#include "json_error_location.h"
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -45,8 +47,12 @@ nlohmann::json read_json_argument(const std::string& argument, const std::string
   }
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw std::runtime_error(source + " is not valid JSON: " + error.what());
+  } catch (const nlohmann::json::exception& error) {  // parse_error, or out_of_range for 1e400
+    std::string key;
+    const std::string location = json_error_location(text, key);
+    throw std::runtime_error(source + " is not valid JSON" +
+                             (location.empty() ? "" : " at " + location) +
+                             (key.empty() ? "" : " (parameter '" + key + "')") + ": " + error.what());
   }
 }
 

@@ -71,6 +71,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_dir, TokenizerKind 
   if (!std::filesystem::exists(wanted))
     throw std::runtime_error("no tokenizer in '" + model_dir.string() + "': '" + wanted.filename().string() + "' (" +
                              tokenizer_kind_name(kind) + ", as asked) is missing");
+  if (!std::filesystem::is_regular_file(wanted))
+    throw std::runtime_error("tokenizer '" + wanted.string() + "' is not a regular file (a folder, FIFO or device)");
   Tokenizer tokenizer;
   tokenizer.kind_ = kind;
   tokenizer.impl_ = std::make_unique<Impl>();

@@ -75,8 +75,8 @@ TEST_CASE("search: a short study completes with every trial in the storage and a
         4);
   CHECK(counts.at("failed") == 0);
 
-  search::StudyStorage study(storage.string());
-  const auto trials = study.load_trials("compactmind");
+  // Closed at once: the resumes below are other processes, refused while this one holds the file.
+  const auto trials = search::StudyStorage(storage.string()).load_trials("compactmind");
   REQUIRE(trials.size() == 4);
   int complete = 0, infeasible = 0;
   double best_ppl = 1e300;

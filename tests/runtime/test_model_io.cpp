@@ -261,6 +261,7 @@ TEST_CASE("a failed save leaves no partial folder and keeps the previous one", "
   model.layers[3].down_proj = std::make_unique<FailingLinear>(*model.layers[3].down_proj);
   SaveOptions small_shards;
   small_shards.max_shard_bytes = 1 << 20;
+  small_shards.overwrite = true;
   CHECK_THROWS_WITH(model.save(scratch / "out", small_shards), Catch::Contains("cannot store dtype Long"));
   CHECK_THROWS(model.save(scratch / "fresh", small_shards));
   CHECK_FALSE(fs::exists(scratch / "fresh"));
@@ -278,8 +279,14 @@ TEST_CASE("saving refuses to replace a folder that is not a model", "[model_io]"
   fs::create_directories(scratch / "notes");
   std::ofstream(scratch / "notes" / "todo.txt") << "keep me";
   CHECK_THROWS_WITH(model.save(scratch / "notes"),
-                    "refusing to replace '" + (scratch / "notes").string() +
-                        "': it exists and is not a model folder (no config.json); choose another output folder");
+                    "cannot save a model to '" + (scratch / "notes").string() +
+                        "': the folder exists and is not empty; choose another folder, or pass --overwrite to "
+                        "replace the model saved there");
+  SaveOptions overwrite;
+  overwrite.overwrite = true;
+  CHECK_THROWS_WITH(model.save(scratch / "notes", overwrite),
+                    "cannot save a model to '" + (scratch / "notes").string() +
+                        "': --overwrite replaces only a model folder, and this one has no config.json");
   CHECK(fs::exists(scratch / "notes" / "todo.txt"));
 }
 

@@ -46,8 +46,8 @@ CommandResult run_shell(const std::string& command) {
   return result;
 }
 
-CommandResult run_host(const std::vector<std::string>& arguments, const std::string& environment) {
-  std::string command = environment.empty() ? "" : environment + " ";
+CommandResult run_host(const std::vector<std::string>& arguments, const std::string& shell_prefix) {
+  std::string command = shell_prefix.empty() ? "" : shell_prefix + " ";
   command += shell_quote(COMPACTMIND_HOST_BIN);
   for (const auto& argument : arguments) command += " " + shell_quote(argument);
   return run_shell(command);

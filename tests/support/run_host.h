@@ -20,9 +20,9 @@ struct CommandResult {
 // Runs `command` through /bin/sh.
 CommandResult run_shell(const std::string& command);
 
-// Runs COMPACTMIND_HOST_BIN with `arguments`, each shell-quoted. `environment` is prepended to the
-// command line as-is ("OMP_NUM_THREADS=1 COMPACTMIND_PLUGIN_PATH="), for variables a test sets.
-CommandResult run_host(const std::vector<std::string>& arguments, const std::string& environment = "");
+// Runs COMPACTMIND_HOST_BIN with `arguments`, each shell-quoted. `shell_prefix` goes verbatim before
+// the binary: variables ("COMPACTMIND_PLUGIN_PATH=") or a wrapper ("prlimit --fsize=6000").
+CommandResult run_host(const std::vector<std::string>& arguments, const std::string& shell_prefix = "");
 
 // Starts COMPACTMIND_HOST_BIN with `arguments` in the background (no shell), stdout and stderr both
 // to `log`; returns its pid for the test to signal and wait for.

@@ -57,6 +57,7 @@ struct LoadOptions {
 struct SaveOptions {
   at::ScalarType float_dtype = at::kHalf;  // dtype of float tensors in the checkpoint
   int64_t max_shard_bytes = int64_t(2) << 30;
+  bool overwrite = false;  // replace a model folder already there (save_target.h: never anything else)
 };
 
 class LlamaModel {
@@ -72,7 +73,8 @@ class LlamaModel {
   // Loads a Hugging Face checkpoint folder (config.json + safetensors, sharded or not), weights
   // upcast to float32. Every validation error names the file and the tensor.
   static LlamaModel load(const std::filesystem::path& dir, const LoadOptions& options = {});
-  // Writes safetensors shards + config + tokenizer files atomically (temporary folder, then rename).
+  // Writes safetensors shards + config + tokenizer files atomically (temporary folder, then rename),
+  // to a folder check_save_target(dir, options.overwrite, source_dir) accepts (save_target.h).
   void save(const std::filesystem::path& dir, const SaveOptions& options = {}) const;
   LlamaModel clone() const;  // deep copy of every tensor
   void to(at::Device device);

@@ -24,7 +24,8 @@ struct DataOptions {
   int64_t calib_samples = 16; // calibration windows
   int64_t calib_seqlen = 0;   // 0: same as seqlen
   std::string train_data;     // empty: fixtures' wikitext-2 valid.txt
-  int threads = 0;            // 0: all hardware threads
+  int threads = 0;            // 0: every available core (capped there unless oversubscribe; cli_checks.h)
+  bool oversubscribe = false;
   uint64_t seed = 0;
   std::vector<std::string> plugin_dirs;
 };
@@ -33,7 +34,7 @@ struct DataOptions {
 std::filesystem::path fixtures_dir();
 
 // Adds --tokenizer, --data, --seqlen, --max-windows, --batch, --calib-data, --calib-samples, --calib-seqlen,
-// --train-data, --threads, --seed and --plugin-dir to `command`. `underscore_aliases` also accepts the
+// --train-data, --threads, --oversubscribe, --seed and --plugin-dir to `command`. `underscore_aliases` also accepts the
 // report's spellings (--calib_data, --max_windows, ...). --model is added by each command (run needs
 // it, search defaults it).
 void add_data_options(CLI::App& command, DataOptions& options, bool underscore_aliases);
