@@ -217,20 +217,7 @@ void check_sliding_window(const LlamaConfig& config, int64_t positions) {
                                 std::to_string(config.sliding_window) + " tokens");
 }
 
-}  // namespace
-
-at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& options) const {
-  if (ids.dim() != 2) {
-    throw std::invalid_argument("LlamaModel::forward: ids must be [batch, seq], got " +
-                                std::to_string(ids.dim()) + " dimensions");
-  }
-  const int64_t seq = ids.size(1);
-  const int64_t past = options.cache != nullptr ? options.cache->length : 0;
-  if (options.cache != nullptr) {
-    options.cache->keys.resize(layers.size());
-    options.cache->values.resize(layers.size());
-  }
-
+AttentionContext attention_context(const LlamaConfig& config, const at::Device& device, int64_t past, int64_t seq) {
   AttentionContext context;
   context.head_dim = config.head_dim;
   context.past = past;
@@ -246,21 +233,43 @@ at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& opti
     const int64_t chunk = std::min(seq, kQueryChunk);
     context.upper_triangle = at::ones({chunk, chunk}, bool_options).triu(1);
   }
+  return context;
+}
 
+at::Tensor decoder_layer(const DecoderLayer& layer, size_t index, at::Tensor hidden, const AttentionContext& context,
+                         double rms_norm_eps, const ForwardOptions& options) {
+  // A sub-block pruned to nothing contributes nothing: the residual passes through unchanged.
+  if (layer.shape.num_attention_heads > 0) {
+    const at::Tensor normed = rms_norm(hidden, layer.input_layernorm, rms_norm_eps);
+    hidden = hidden + attention(layer, index, normed, context, options);
+  }
+  if (layer.shape.intermediate_size > 0) {
+    const at::Tensor normed = rms_norm(hidden, layer.post_attention_layernorm, rms_norm_eps);
+    hidden = hidden + mlp(layer, index, normed, options);
+  }
+  return hidden;
+}
+
+}  // namespace
+
+at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& options) const {
+  if (ids.dim() != 2) {
+    throw std::invalid_argument("LlamaModel::forward: ids must be [batch, seq], got " +
+                                std::to_string(ids.dim()) + " dimensions");
+  }
+  const int64_t seq = ids.size(1);
+  const int64_t past = options.cache != nullptr ? options.cache->length : 0;
+  if (options.cache != nullptr) {
+    options.cache->keys.resize(layers.size());
+    options.cache->values.resize(layers.size());
+  }
+
+  const AttentionContext context = attention_context(config, device, past, seq);
   at::Tensor hidden = at::embedding(embed_tokens, ids.to(device, at::kLong));
   for (size_t index = 0; index < layers.size(); ++index) {
-    const DecoderLayer& layer = layers[index];
-    check_layer_shape(layer, index);
+    check_layer_shape(layers[index], index);
     if (options.hidden_states != nullptr) options.hidden_states->push_back(hidden);
-    // A sub-block pruned to nothing contributes nothing: the residual passes through unchanged.
-    if (layer.shape.num_attention_heads > 0) {
-      const at::Tensor normed = rms_norm(hidden, layer.input_layernorm, config.rms_norm_eps);
-      hidden = hidden + attention(layer, index, normed, context, options);
-    }
-    if (layer.shape.intermediate_size > 0) {
-      const at::Tensor normed = rms_norm(hidden, layer.post_attention_layernorm, config.rms_norm_eps);
-      hidden = hidden + mlp(layer, index, normed, options);
-    }
+    hidden = decoder_layer(layers[index], index, hidden, context, config.rms_norm_eps, options);
   }
   if (options.cache != nullptr) options.cache->length = past + seq;
 
@@ -269,6 +278,21 @@ at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& opti
   if (!options.compute_logits) return hidden;
   if (lm_head) return run_linear(*lm_head, hidden, "lm_head", options);
   return at::linear(hidden, embed_tokens);  // tied word embeddings
+}
+
+at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids.to(device, at::kLong)); }
+
+at::Tensor LlamaModel::forward_layer(size_t index, const at::Tensor& hidden, const ForwardOptions& options) const {
+  if (index >= layers.size())
+    throw std::invalid_argument("LlamaModel::forward_layer: layer " + std::to_string(index) + " of a model with " +
+                                std::to_string(layers.size()) + " layers");
+  if (hidden.dim() != 3 || hidden.size(2) != embed_tokens.size(1))
+    throw std::invalid_argument("LlamaModel::forward_layer: hidden states must be [batch, seq, " +
+                                std::to_string(embed_tokens.size(1)) + "], got " + c10::str(hidden.sizes()));
+  if (options.cache != nullptr) throw std::invalid_argument("LlamaModel::forward_layer takes no KV cache");
+  check_layer_shape(layers[index], index);
+  return decoder_layer(layers[index], index, hidden, attention_context(config, device, 0, hidden.size(1)),
+                       config.rms_norm_eps, options);
 }
 
 }  // namespace compactmind

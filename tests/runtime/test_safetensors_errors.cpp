@@ -81,7 +81,7 @@ TEST_CASE("unknown and unsupported dtypes", "[safetensors]") {
   const auto f64 = write_raw(scratch / "f64.safetensors",
                              R"({"w": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}})", 16);
   CHECK(open_error(f64) ==
-        tensor_prefix("w", f64) + "dtype F64 is not supported (CompactMind reads F32, F16, BF16, I8, I32)");
+        tensor_prefix("w", f64) + "dtype F64 is not supported (CompactMind reads F32, F16, BF16, I8, I32, I64)");
   const auto missing = write_raw(scratch / "missing.safetensors", R"({"w": {"shape": [2], "data_offsets": [0, 8]}})", 8);
   CHECK(open_error(missing) == tensor_prefix("w", missing) + "the header gives no \"dtype\" string");
 }
@@ -219,10 +219,10 @@ TEST_CASE("every supported dtype round-trips through the writer, data 8-byte ali
   loaded.add_(1.0);
   CHECK(at::equal(reader.view("float_Float"), values));
   CHECK_THROWS_WITH(reader.info("nope"), "checkpoint '" + file.string() + "' has no tensor 'nope'");
-  CHECK_THROWS_WITH(write_safetensors_file(scratch / "long.safetensors",
-                                           {safetensors_entry("l", at::zeros({2}, at::kLong), at::kLong)}),
-                    "cannot store dtype Long in safetensors (CompactMind writes F32, F16, BF16, I8, I32)");
-  CHECK_FALSE(fs::exists(scratch / "long.safetensors"));
+  CHECK_THROWS_WITH(write_safetensors_file(scratch / "short.safetensors",
+                                           {safetensors_entry("s", at::zeros({2}, at::kShort), at::kShort)}),
+                    "cannot store dtype Short in safetensors (CompactMind writes F32, F16, BF16, I8, I32, I64)");
+  CHECK_FALSE(fs::exists(scratch / "short.safetensors"));
 }
 
 TEST_CASE("sharded writing produces shards and an index the reader follows", "[safetensors]") {

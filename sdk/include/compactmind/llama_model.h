@@ -82,9 +82,19 @@ class LlamaModel {
   // ids [batch, seq] int64 → logits [batch, seq, vocab] float32 (or hidden states, see options).
   at::Tensor forward(const at::Tensor& ids, const ForwardOptions& options = {}) const;
 
+  // The pieces of forward, for layer-by-layer calibration (sequential_calibration.h): the token
+  // embeddings [batch, seq, hidden] of `ids`, and decoder layer `index` applied to hidden states
+  // [batch, seq, hidden] at positions 0..seq-1 (observer honoured; no cache).
+  at::Tensor embed(const at::Tensor& ids) const;
+  at::Tensor forward_layer(size_t index, const at::Tensor& hidden, const ForwardOptions& options = {}) const;
+
   // Every linear with its HF module name, decoder layers in order then lm_head (if untied).
   std::vector<std::pair<std::string, Linear*>> named_linears();
   std::vector<std::pair<std::string, const Linear*>> named_linears() const;
+
+  // The same, as the owning slots, so a method can swap a layer's representation:
+  // `*slot = std::make_unique<MyLinear>(...)` (linear_slots.cpp).
+  std::vector<std::pair<std::string, std::unique_ptr<Linear>*>> named_linear_slots();
 
   int64_t parameter_count() const;
   // Bytes of every tensor as the model would be saved with `float_dtype` (the size objective).
