@@ -27,8 +27,8 @@ SpaceBuilder declared_space() {
   space.add_categorical("group_size", {"-1", "32", "64", "128"}, "-1");
   space.add_bool("symmetric", false);
   space.add_bool("act_order", false);
-  space.add_float("dampening", 0.001, 0.1, 0.01, /*log_scale=*/true).fixed();
-  space.add_int("block_size", 32, 256, 128, /*step=*/32).fixed();
+  space.add_float("dampening", 0.001, 0.1, 0.01).log_scale().fixed();
+  space.add_int("block_size", 32, 256, 128).step(32).fixed();
   return space;
 }
 
