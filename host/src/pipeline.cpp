@@ -50,9 +50,9 @@ nlohmann::json read_json_argument(const std::string& argument, const std::string
   } catch (const nlohmann::json::exception& error) {  // parse_error, or out_of_range for 1e400
     std::string key;
     const std::string location = json_error_location(text, key);
-    throw std::runtime_error(source + " is not valid JSON" +
-                             (location.empty() ? "" : " at " + location) +
-                             (key.empty() ? "" : " (parameter '" + key + "')") + ": " + error.what());
+    throw std::runtime_error(source + " is not valid JSON: " + error.what() +
+                             (location.empty() ? "" : " (at " + location) +
+                             (key.empty() ? "" : ", parameter '" + key + "'") + (location.empty() ? "" : ")"));
   }
 }
 

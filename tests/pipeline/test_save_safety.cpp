@@ -108,6 +108,26 @@ TEST_CASE("save: the source model is never the target, however it is spelled", "
   fs::remove_all(dir);
 }
 
+TEST_CASE("save: run --save and search --save-best refuse a non-empty folder before loading", "[save]") {
+  const fs::path dir = fresh_temp_dir("save-commands");
+  const fs::path target = dir / "notes";
+  fs::create_directories(target);
+  write_text(target / "important.txt", "keep me");
+  const HostResult run = run_host({"run", "--model", tiny_llama2().string(), "--pipeline", "[]", "--save",
+                                   target.string(), "--threads", "1"});
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains(refusal(target, kNotEmpty)));
+  CHECK_THAT(run.err, !Catch::Contains("threads: "));  // nothing was loaded
+  const HostResult search = run_host({"search", "--model", tiny_llama2().string(), "--save-best", target.string(),
+                                      "--n-trials", "1", "--threads", "1"});
+  CHECK(search.exit_code == 1);
+  CHECK_THAT(search.err, Catch::Contains(refusal(target, kNotEmpty)));
+  CHECK_THAT(search.err, !Catch::Contains("threads: "));
+  CHECK(listing(target) == std::set<std::string>{"important.txt"});
+  CHECK(file_bytes(target / "important.txt") == "keep me");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("save: killed just before or just after the swap, a whole model is at the target", "[save]") {
   const fs::path dir = fresh_temp_dir("save-crash");
   const fs::path target = dir / "model";
