@@ -124,7 +124,8 @@ void setup_plugins_command(CLI::App& app) {
     discovery.plugin_dirs.assign(options->plugin_dirs.begin(), options->plugin_dirs.end());
     const PluginRegistry registry = PluginRegistry::discover(discovery);
     if (options->json)
-      std::cout << to_json(registry).dump(2) << std::endl;
+      // replace: a plugin's failure message (from its what()) is not guaranteed to be valid UTF-8.
+      std::cout << to_json(registry).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     else
       print_text(std::cout, registry);
   });

@@ -28,10 +28,11 @@ void run_step(const std::string& what, const std::string& command, const fs::pat
   }
 }
 
-// Where the dynamic loader finds libcompactmind_sdk.so.0 for `binary` (from ldd), canonical.
+// Where the dynamic loader finds the SDK (its SONAME, e.g. libcompactmind_sdk.so.0.1) for `binary`
+// (from ldd), canonical.
 fs::path resolved_sdk(const fs::path& binary) {
   const std::string output = run_shell("ldd " + quoted(binary)).out;
-  const std::string marker = "libcompactmind_sdk.so.0 => ";
+  const std::string marker = CM_SDK_SONAME " => ";
   const size_t start = output.find(marker);
   if (start == std::string::npos) return {};
   const size_t path_start = start + marker.size();
@@ -69,7 +70,7 @@ TEST_CASE("an out-of-tree plugin built against the installed SDK is listed by th
   // must find the installed SDK, not the build tree's.
   const fs::path host = prefix / "bin/compactmind";
   REQUIRE(fs::exists(host));
-  const fs::path installed_sdk = fs::canonical(prefix / CM_INSTALL_LIBDIR / "libcompactmind_sdk.so.0");
+  const fs::path installed_sdk = fs::canonical(prefix / CM_INSTALL_LIBDIR / CM_SDK_SONAME);
   CHECK(resolved_sdk(host) == installed_sdk);
   for (const auto& builtin : fs::directory_iterator(prefix / CM_INSTALL_PLUGIN_DIR))
     CHECK(resolved_sdk(builtin.path()) == installed_sdk);

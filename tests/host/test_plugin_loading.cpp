@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -125,7 +126,13 @@ TEST_CASE("CM_DESCRIPTOR_HAS gates fields by the plugin's struct_size", "[host][
   const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("struct-size", {"test-good"})}));
   const cm_plugin_descriptor& built = *registry.plugins()[0].descriptor;
   CHECK(built.struct_size == sizeof(cm_plugin_descriptor));
-  CHECK(CM_DESCRIPTOR_HAS(&built, apply));
+  CHECK(CM_DESCRIPTOR_HAS(&built, get_space_json));
+  CHECK(built.unused_abi1_space_json == nullptr);
+  // ABI 1's descriptor ended where ABI 2's get_space_json begins.
+  cm_plugin_descriptor abi1_sized = built;
+  abi1_sized.struct_size = 96;
+  CHECK(CM_DESCRIPTOR_HAS(&abi1_sized, apply));
+  CHECK_FALSE(CM_DESCRIPTOR_HAS(&abi1_sized, get_space_json));
   // A descriptor from a build that ended before `apply` (as an older plugin ends before fields
   // appended later) must not be read past its end.
   cm_plugin_descriptor shorter = built;
@@ -134,10 +141,34 @@ TEST_CASE("CM_DESCRIPTOR_HAS gates fields by the plugin's struct_size", "[host][
   CHECK_FALSE(CM_DESCRIPTOR_HAS(&shorter, apply));
 }
 
+// The descriptor is constexpr in the SDK's macro: the loader relocates it into RELRO memory, which is
+// read-only by the time anyone reads it. A descriptor made by code at run time would sit in writable
+// memory (a function-local static, as ABI 1's macro had it).
+TEST_CASE("the SDK's descriptor is constant data, not made by code", "[host][plugins][abi]") {
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("constant", {"test-good"})}));
+  const auto address = reinterpret_cast<uintptr_t>(registry.plugins()[0].descriptor);
+  std::ifstream maps("/proc/self/maps");
+  std::string line, permissions;
+  while (std::getline(maps, line)) {
+    uintptr_t begin = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &begin, &end, perms) == 3 && address >= begin && address < end)
+      permissions = perms;
+  }
+  CHECK(permissions == "r--p");
+}
+
+TEST_CASE("a plugin built for ABI 1 is rejected by name before anything of it runs", "[host][plugins][rejection]") {
+  const auto rejection = rejection_of("test-abi1");
+  CHECK(rejection.message == "plugin '" + rejection.file +
+                                 "' (old-abi 0.9) rejected: built for plugin ABI 1, this host speaks ABI 2" +
+                                 kRebuild);
+}
+
 TEST_CASE("wrong ABI version is rejected with both versions", "[host][plugins][rejection]") {
   const auto rejection = rejection_of("test-wrong-abi");
   CHECK(rejection.message == "plugin '" + rejection.file +
-                                 "' (future-abi 0.3) rejected: built for plugin ABI 2, this host speaks ABI 1" +
+                                 "' (future-abi 0.3) rejected: built for plugin ABI 3, this host speaks ABI 2" +
                                  kRebuild);
 }
 
@@ -239,7 +270,7 @@ TEST_CASE("a duplicate name is rejected, the first plugin found wins", "[host][p
 }
 
 TEST_CASE("every broken plugin together never stops the good one", "[host][plugins][rejection]") {
-  const std::vector<std::string> broken = {"test-wrong-abi", "test-sdk-major",  "test-old-torch",
+  const std::vector<std::string> broken = {"test-abi1", "test-wrong-abi", "test-sdk-major",  "test-old-torch",
                                            "test-old-cxx-abi", "test-no-entry-point", "test-undefined-symbol", "test-bad-json",
                                            "test-zero-step", "test-bad-space", "test-throwing-factory"};
   std::vector<std::string> all = broken;
