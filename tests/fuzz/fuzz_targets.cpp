@@ -113,8 +113,9 @@ FuzzTarget pipeline_target(const TargetEnvironment& environment) {
     if (entry.path().extension() == ".json" && entry.path().filename().string().rfind("search-", 0) != 0)
       target.seeds.push_back(read_file(entry.path()));
   const auto registry = built_plugins(environment.plugin_dir);
-  // A file error names the file; a step error names the step ("pipeline step 2 ...").
-  target.context = file.string() + "|pipeline step ";
+  // A file error names the file; a step error names the step ("pipeline step 2 ..."); a shape error
+  // speaks of the --pipeline argument as a whole ("pipeline: expected a non-empty JSON array ...").
+  target.context = file.string() + "|pipeline step |pipeline: ";
   target.run = [file, registry](const std::string& input) {
     write_file(file, input);
     return outcome_of([&] { (void)host::resolve_pipeline(host::read_pipeline_json(file.string()), *registry); });

@@ -73,7 +73,7 @@ class FailingLinear final : public Linear {
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
   std::vector<std::pair<std::string, at::Tensor>> state() const override {
-    return {{"weight", at::zeros({out_, in_})}, {"weight_scale", at::zeros({out_}, at::kLong)}};
+    return {{"weight", at::zeros({out_, in_})}, {"weight_scale", at::zeros({out_}, at::kShort)}};
   }
   int64_t stored_bytes(at::ScalarType) const override { return 0; }
   std::unique_ptr<Linear> clone() const override { return std::make_unique<FailingLinear>(*this); }
@@ -262,7 +262,7 @@ TEST_CASE("a failed save leaves no partial folder and keeps the previous one", "
   SaveOptions small_shards;
   small_shards.max_shard_bytes = 1 << 20;
   small_shards.overwrite = true;
-  CHECK_THROWS_WITH(model.save(scratch / "out", small_shards), Catch::Contains("cannot store dtype Long"));
+  CHECK_THROWS_WITH(model.save(scratch / "out", small_shards), Catch::Contains("cannot store dtype Short"));
   CHECK_THROWS(model.save(scratch / "fresh", small_shards));
   CHECK_FALSE(fs::exists(scratch / "fresh"));
   // Only the earlier, complete save remains: no temporary sibling is left behind.
