@@ -1,6 +1,7 @@
 // `compactmind generate`: greedy continuation of a prompt with the KV cache.
 #include "compactmind/generation.h"
 #include "compactmind/host/command.h"
+#include "compactmind/host/data_options.h"
 #include "compactmind/llama_model.h"
 #include "compactmind/log.h"
 #include "compactmind/threads.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct GenerateArguments {
   std::string model_dir;
+  std::string tokenizer = "auto";
   std::string prompt;
   int64_t max_new_tokens = 32;
   int threads = 0;
@@ -26,7 +28,7 @@ void run_generate(const GenerateArguments& arguments) {
   const int threads = set_threads(arguments.threads);
   log_info("threads: " + std::to_string(threads));
   const LlamaModel model = LlamaModel::load(arguments.model_dir);
-  const Tokenizer tokenizer = Tokenizer::load(arguments.model_dir);
+  const Tokenizer tokenizer = Tokenizer::load(arguments.model_dir, parse_tokenizer_kind(arguments.tokenizer));
   std::vector<int64_t> prompt_ids;
   if (tokenizer.add_bos_token()) prompt_ids.push_back(tokenizer.bos_id());
   const std::vector<int64_t> pieces = tokenizer.encode(arguments.prompt);
@@ -53,6 +55,7 @@ void setup_generate(CLI::App& app) {
   CLI::App* command = app.add_subcommand("generate", "Greedy text continuation of a prompt");
   command->add_option("--model", arguments->model_dir, "Hugging Face LLaMA checkpoint folder")
       ->required()->check(CLI::ExistingDirectory);
+  add_tokenizer_option(*command, arguments->tokenizer);
   command->add_option("--prompt", arguments->prompt, "text to continue")->required();
   command->add_option("--max-new-tokens", arguments->max_new_tokens, "tokens to generate at most")
       ->required()->check(CLI::NonNegativeNumber);

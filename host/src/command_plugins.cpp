@@ -22,10 +22,10 @@ std::string number_text(double value) {
   return buffer;
 }
 
-std::string values_text(const search::ParameterSpec& spec) {
+std::string values_text(const ParameterSpec& spec) {
   switch (spec.type) {
-    case search::ParameterType::kBool: return "{false, true}";
-    case search::ParameterType::kCategorical: {
+    case ParameterType::kBool: return "{false, true}";
+    case ParameterType::kCategorical: {
       std::string text;
       for (const auto& choice : spec.choices) text += (text.empty() ? "" : ", ") + choice;
       return "{" + text + "}";
@@ -34,7 +34,7 @@ std::string values_text(const search::ParameterSpec& spec) {
   }
 }
 
-std::string condition_text(const search::ParameterSpec& spec) {
+std::string condition_text(const ParameterSpec& spec) {
   return spec.condition ? spec.condition->parameter + " = " + spec.condition->equals.dump() : "-";
 }
 
@@ -54,7 +54,7 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
   }
 }
 
-void print_space(std::ostream& out, const search::ParameterSpace& space) {
+void print_space(std::ostream& out, const ParameterSpace& space) {
   if (space.parameters.empty()) {
     out << "  parameters: none\n";
     return;
@@ -62,8 +62,8 @@ void print_space(std::ostream& out, const search::ParameterSpace& space) {
   std::vector<std::vector<std::string>> rows = {
       {"parameter", "type", "values", "default", "scale", "step", "tuned", "applies when"}};
   for (const auto& spec : space.parameters) {
-    const bool numeric = spec.type == search::ParameterType::kFloat || spec.type == search::ParameterType::kInt;
-    rows.push_back({spec.name, search::to_string(spec.type), values_text(spec),
+    const bool numeric = spec.type == ParameterType::kFloat || spec.type == ParameterType::kInt;
+    rows.push_back({spec.name, to_string(spec.type), values_text(spec),
                     spec.default_value.is_string() ? spec.default_value.get<std::string>() : spec.default_value.dump(),
                     numeric ? (spec.log_scale ? "log" : "linear") : "-",
                     numeric && spec.step > 0 ? number_text(spec.step) : "-", spec.tunable ? "yes" : "no",
@@ -77,7 +77,7 @@ void print_text(std::ostream& out, const PluginRegistry& registry) {
   if (registry.search_path().empty()) out << "  (none exist)\n";
   for (const auto& dir : registry.search_path()) out << "  " << dir.string() << "\n";
   for (const auto& plugin : registry.plugins()) {
-    out << "\n" << plugin.name << " " << plugin.version << " (" << kind_name(plugin.kind) << ")\n"
+    out << "\n" << plugin.name << " " << plugin.version << " (" << to_string(plugin.kind) << ")\n"
         << "  " << plugin.description << "\n"
         << "  file: " << plugin.file.string() << "\n";
     print_space(out, plugin.space);
@@ -97,7 +97,7 @@ nlohmann::json to_json(const PluginRegistry& registry) {
   for (const auto& plugin : registry.plugins())
     root["plugins"].push_back({{"name", plugin.name},
                                {"version", plugin.version},
-                               {"kind", kind_name(plugin.kind)},
+                               {"kind", to_string(plugin.kind)},
                                {"description", plugin.description},
                                {"file", plugin.file.string()},
                                {"sdk_version", plugin.sdk_version},
@@ -124,7 +124,8 @@ void setup_plugins_command(CLI::App& app) {
     discovery.plugin_dirs.assign(options->plugin_dirs.begin(), options->plugin_dirs.end());
     const PluginRegistry registry = PluginRegistry::discover(discovery);
     if (options->json)
-      std::cout << to_json(registry).dump(2) << std::endl;
+      // replace: a plugin's failure message (from its what()) is not guaranteed to be valid UTF-8.
+      std::cout << to_json(registry).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     else
       print_text(std::cout, registry);
   });

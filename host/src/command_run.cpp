@@ -7,6 +7,7 @@
 #include "compactmind/host/pipeline.h"
 #include "compactmind/host/pipeline_executor.h"
 #include "compactmind/log.h"
+#include "compactmind/save_target.h"
 
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@ struct RunArguments {
   DataOptions data;
   std::string pipeline;
   std::string save_dir;
+  bool overwrite = false;
   bool json = false;
   bool compare_base = false;
 };
@@ -56,6 +58,8 @@ void print_text(const Pipeline& pipeline, const ExecutedPipeline& executed, cons
 
 void run_pipeline(RunArguments& arguments) {
   resolve_data_defaults(arguments.data, /*default_model=*/false);
+  // Before anything is loaded: a refused --save must not cost a whole compression first.
+  if (!arguments.save_dir.empty()) check_save_target(arguments.save_dir, arguments.overwrite, arguments.data.model_dir);
   DiscoveryOptions discovery;
   discovery.plugin_dirs.assign(arguments.data.plugin_dirs.begin(), arguments.data.plugin_dirs.end());
   const PluginRegistry registry = PluginRegistry::discover(discovery);
@@ -80,6 +84,7 @@ void run_pipeline(RunArguments& arguments) {
   if (!arguments.save_dir.empty()) {
     SaveOptions save;
     save.float_dtype = executor.storage_dtype();
+    save.overwrite = arguments.overwrite;
     executed.model.save(arguments.save_dir, save);
     log_info("saved the compressed model to " + arguments.save_dir);
   }
@@ -128,6 +133,9 @@ void setup_run(CLI::App& app) {
       ->required();
   add_data_options(*command, arguments->data, /*underscore_aliases=*/false);
   command->add_option("--save", arguments->save_dir, "write the compressed model to this folder (atomically)");
+  command->add_flag("--overwrite", arguments->overwrite,
+                    "with --save: replace the model already saved in that folder (never another kind of folder, "
+                    "never --model)");
   command->add_flag("--compare-base", arguments->compare_base,
                     "also report KL divergence and top-1 agreement against the base on the same windows");
   command->add_flag("--json", arguments->json, "print one JSON object on stdout (logs go to stderr)");

@@ -79,6 +79,9 @@ void setup_search(CLI::App& app) {
   command->add_option("--storage", options.storage, "SQLite study file; every trial is written when it ends");
   command->add_flag("--resume", options.resume, "continue the study in --storage until it holds --n-trials trials");
   command->add_option("--save-best,--save_best", options.save_best, "save the best compressed model to this folder");
+  command->add_flag("--overwrite", options.overwrite,
+                    "with --save-best: replace the model already saved in that folder (never another kind of "
+                    "folder, never --model)");
   command->add_option("--report,--report_dir", options.report_dir,
                       "write trials.json, trials.csv, history.svg, pareto.svg and report.html to this folder");
   command->add_flag("--json", options.json, "print one JSON object on stdout (logs and progress go to stderr)");
@@ -91,6 +94,7 @@ void setup_search(CLI::App& app) {
       std::cout << summary.dump() << std::endl;
     else
       print_text(summary);
+    if (summary.contains("report_error")) throw std::runtime_error(summary.at("report_error").get<std::string>());
   });
 }
 

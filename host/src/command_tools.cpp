@@ -1,11 +1,12 @@
 // `compactmind tools` and its `random-model` subcommand.
+#include "compactmind/host/cli_checks.h"
 #include "compactmind/host/command.h"
 #include "compactmind/host/tools_command.h"
 #include "compactmind/llama_config.h"
 #include "compactmind/log.h"
 #include "compactmind/random_model.h"
 #include "compactmind/safetensors.h"
-#include "compactmind/threads.h"
+#include "compactmind/save_target.h"
 #include "compactmind/tokenizer.h"
 
 #include <chrono>
@@ -33,10 +34,13 @@ struct RandomModelArgs {
   std::string tokenizer_from;
   double weight_std = 0.02;
   int threads = 0;
+  bool overwrite = false;
+  bool oversubscribe = false;
 };
 
 void run_random_model(const RandomModelArgs& args) {
-  const int threads = set_threads(args.threads);
+  check_save_target(args.out, args.overwrite);
+  const int threads = apply_threads(args.threads, args.oversubscribe);
   log_info("threads: " + std::to_string(threads));
   const LlamaConfig config = LlamaConfig::load(args.shape);
 
@@ -47,6 +51,7 @@ void run_random_model(const RandomModelArgs& args) {
   options.weight_std = args.weight_std;
   options.float_dtype = kDtypes.at(args.dtype);
   options.tokenizer_from = args.tokenizer_from;
+  options.overwrite = args.overwrite;
   if (!options.tokenizer_from.empty()) {
     if (!fs::exists(options.tokenizer_from / "tokenizer.model"))
       throw std::runtime_error("--tokenizer-from '" + args.tokenizer_from + "' holds no tokenizer.model");
@@ -84,6 +89,8 @@ void setup_tools(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   random->add_option("--out", args->out, "output model folder (written atomically)")->required();
+  random->add_flag("--overwrite", args->overwrite,
+                   "replace the model already in --out (never another kind of folder)");
   random->add_option("--seed", args->seed, "random seed")->capture_default_str();
   random->add_option("--dtype", args->dtype, "storage dtype of the weights")
       ->check(CLI::IsMember({"float16", "bfloat16", "float32"}))
@@ -93,7 +100,7 @@ void setup_tools(CLI::App& app) {
   random->add_option("--tokenizer-from", args->tokenizer_from,
                      "copy tokenizer files from this model folder (so the model can be evaluated)")
       ->check(CLI::ExistingDirectory);
-  random->add_option("--threads", args->threads, "threads (default: all cores)");
+  add_thread_options(*random, args->threads, args->oversubscribe);
   random->callback([args] { run_random_model(*args); });
 }
 

@@ -2,22 +2,14 @@
 // library's resolve_pipeline, so a hand-written pipeline and a sampled one obey the same rules.
 #include "compactmind/host/pipeline.h"
 
+#include "json_error_location.h"
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 namespace compactmind::host {
 namespace {
-
-search::PluginKind search_kind(cm_plugin_kind kind) {
-  switch (kind) {
-    case CM_KIND_PRUNING: return search::PluginKind::kPruning;
-    case CM_KIND_QUANTIZATION: return search::PluginKind::kQuantization;
-    case CM_KIND_RETRAINING: return search::PluginKind::kRetraining;
-    case CM_KIND_OTHER: return search::PluginKind::kOther;
-  }
-  return search::PluginKind::kOther;
-}
 
 bool looks_inline(const std::string& argument) {
   const size_t first = argument.find_first_not_of(" \t\r\n");
@@ -55,14 +47,18 @@ nlohmann::json read_json_argument(const std::string& argument, const std::string
   }
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw std::runtime_error(source + " is not valid JSON: " + error.what());
+  } catch (const nlohmann::json::exception& error) {  // parse_error, or out_of_range for 1e400
+    std::string key;
+    const std::string location = json_error_location(text, key);
+    throw std::runtime_error(source + " is not valid JSON: " + error.what() +
+                             (location.empty() ? "" : " (at " + location) +
+                             (key.empty() ? "" : ", parameter '" + key + "'") + (location.empty() ? "" : ")"));
   }
 }
 
 std::vector<search::PluginEntry> plugin_entries(const PluginRegistry& registry) {
   std::vector<search::PluginEntry> entries;
-  for (const auto& plugin : registry.plugins()) entries.push_back({plugin.name, search_kind(plugin.kind), plugin.space});
+  for (const auto& plugin : registry.plugins()) entries.push_back({plugin.name, plugin.kind, plugin.space});
   return entries;
 }
 

@@ -1,9 +1,9 @@
 // The pipeline executor (pipeline_executor.h).
 #include "compactmind/host/pipeline_executor.h"
 
+#include "compactmind/host/cli_checks.h"
 #include "compactmind/log.h"
 #include "compactmind/safetensors.h"
-#include "compactmind/threads.h"
 
 #include <chrono>
 #include <stdexcept>
@@ -42,10 +42,13 @@ at::ScalarType storage_dtype_from_name(const std::string& name) {
 
 PipelineExecutor::PipelineExecutor(const DataOptions& options, const PluginRegistry& registry)
     : options_(options), registry_(registry) {
-  threads_ = set_threads(options_.threads);
+  threads_ = apply_threads(options_.threads, options_.oversubscribe);
   log_info("threads: " + std::to_string(threads_));
   base_ = std::make_unique<LlamaModel>(LlamaModel::load(options_.model_dir));
-  tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::load(options_.model_dir));
+  warn_if_beyond_positions("--seqlen", options_.seqlen, base_->config.max_position_embeddings, options_.model_dir);
+  warn_if_beyond_positions("--calib-seqlen", options_.calib_seqlen, base_->config.max_position_embeddings,
+                           options_.model_dir);
+  tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::load(options_.model_dir, parse_tokenizer_kind(options_.tokenizer)));
   storage_dtype_ = storage_dtype_from_name(base_->config.storage_dtype);
   base_stored_bytes_ = checkpoint_tensor_bytes(options_.model_dir);
   // One BOS in front as the tokenizer is configured, exactly as `compactmind eval` does.

@@ -47,9 +47,13 @@ bool is_dir(const fs::path& dir) {
 std::vector<fs::path> plugin_search_path(const DiscoveryOptions& options) {
   std::vector<fs::path> candidates;
   for (const auto& dir : options.plugin_dirs) {
-    if (!is_dir(dir))
+    std::error_code error;
+    const fs::file_status status = fs::status(dir, error);
+    if (error && status.type() != fs::file_type::not_found)  // a symlink loop, a permission
+      throw std::runtime_error("plugin folder '" + dir.string() + "' (from --plugin-dir) cannot be read: " + error.message());
+    if (!fs::is_directory(status))
       throw std::runtime_error("plugin folder '" + dir.string() + "' (from --plugin-dir) " +
-                               (fs::exists(dir) ? "is not a folder" : "does not exist"));
+                               (fs::exists(status) ? "is not a folder" : "does not exist"));
     candidates.push_back(dir);
   }
   if (options.use_environment) {
@@ -84,7 +88,12 @@ std::vector<fs::path> plugin_search_path(const DiscoveryOptions& options) {
 std::vector<fs::path> plugin_files_in(const fs::path& dir) {
   std::vector<fs::path> files;
   std::error_code error;
-  for (const auto& entry : fs::directory_iterator(dir, error)) {
+  fs::directory_iterator entries(dir, error);
+  // A folder on the plugin path that cannot be listed would otherwise look like one without plugins.
+  if (error)
+    throw std::runtime_error("plugin folder '" + dir.string() + "' cannot be read: " + error.message() +
+                             "; fix its permissions or take it off the plugin path");
+  for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
     const size_t prefix = sizeof(kPluginPrefix) - 1;
     const size_t suffix = sizeof(kPluginSuffix) - 1;

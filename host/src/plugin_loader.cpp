@@ -1,7 +1,7 @@
 // Loading one plugin file and deciding whether to trust it. The checks run in the order the
 // descriptor may be trusted (docs/abi.md): ELF file → dlopen → entry point → ABI version and struct
-// size → build fingerprint (SDK series, LibTorch version, C++ ABI) → fields → space JSON → factory
-// probe. Every rejection names the file, the plugin when known, the reason and both versions.
+// size → build fingerprint (SDK series, LibTorch version, C++ ABI) → fields → space JSON (the first
+// call into the plugin) → factory probe. Every rejection names the file, the plugin when known, the reason and both versions.
 #include "compactmind/host/plugin_registry.h"
 #include "compactmind/version.h"
 
@@ -21,9 +21,9 @@ namespace compactmind::host {
 namespace fs = std::filesystem;
 namespace {
 
-// The size of ABI 1's descriptor: a plugin declaring less cannot hold the fields this host reads.
-constexpr uint32_t kAbi1DescriptorSize = 96;
-static_assert(kAbi1DescriptorSize <= sizeof(cm_plugin_descriptor), "ABI 1 is a prefix of the current one");
+// The size of ABI 2's descriptor: a plugin declaring less cannot hold the fields this host reads.
+constexpr uint32_t kAbi2DescriptorSize = offsetof(cm_plugin_descriptor, get_space_json) + sizeof(void*);
+static_assert(kAbi2DescriptorSize <= sizeof(cm_plugin_descriptor), "ABI 2 is a prefix of the current one");
 
 const std::string kRebuildHint = " — rebuild it against compactmind-sdk " COMPACTMIND_SDK_VERSION;
 
@@ -102,10 +102,11 @@ std::optional<std::string> null_field(const cm_plugin_descriptor& d) {
   const std::pair<const char*, const void*> fields[] = {
       {"name", d.name},           {"version", d.version},
       {"description", d.description}, {"sdk_version", d.sdk_version},
-      {"torch_version", d.torch_version}, {"space_json", d.space_json},
+      {"torch_version", d.torch_version},
       {"create_method", reinterpret_cast<const void*>(d.create_method)},
       {"destroy_method", reinterpret_cast<const void*>(d.destroy_method)},
-      {"apply", reinterpret_cast<const void*>(d.apply)}};
+      {"apply", reinterpret_cast<const void*>(d.apply)},
+      {"get_space_json", reinterpret_cast<const void*>(d.get_space_json)}};
   for (const auto& [field, value] : fields)
     if (value == nullptr) return std::string(field);
   return std::nullopt;
@@ -137,37 +138,39 @@ std::variant<PluginInfo, PluginRejection> check_descriptor(const cm_plugin_descr
   if (d.abi_version != CM_ABI_VERSION)
     return checker.reject("built for plugin ABI " + std::to_string(d.abi_version) +
                           ", this host speaks ABI " + std::to_string(CM_ABI_VERSION) + kRebuildHint);
-  if (d.struct_size < kAbi1DescriptorSize)
+  if (d.struct_size < kAbi2DescriptorSize)
     return checker.reject("its descriptor is " + std::to_string(d.struct_size) + " bytes, ABI " +
                           std::to_string(CM_ABI_VERSION) + " needs at least " +
-                          std::to_string(kAbi1DescriptorSize) + kRebuildHint);
+                          std::to_string(kAbi2DescriptorSize) + kRebuildHint);
   if (auto mismatch = fingerprint_mismatch(d)) return checker.reject(*mismatch);
   if (auto field = null_field(d)) return checker.reject("descriptor field '" + *field + "' is null");
   static const std::regex kNamePattern("[A-Za-z0-9_.-]+");
   if (!std::regex_match(d.name, kNamePattern))
     return checker.reject("name '" + std::string(d.name) + "' must match [A-Za-z0-9_.-]+");
-  if (d.kind < CM_KIND_PRUNING || d.kind > CM_KIND_OTHER)
+  const std::optional<PluginKind> kind = plugin_kind_from_abi(d.kind);
+  if (!kind)
     return checker.reject("unknown kind " + std::to_string(d.kind) +
                           " (expected 1 pruning, 2 quantization, 3 retraining or 4 other)");
 
   PluginInfo info;
   info.name = d.name;
   info.version = d.version;
-  info.kind = static_cast<cm_plugin_kind>(d.kind);
+  info.kind = *kind;
   info.description = d.description;
   info.file = checker.file();
   info.sdk_version = d.sdk_version;
   info.torch_version = d.torch_version;
   info.cxx11_abi = d.cxx11_abi;
-  info.space_json = d.space_json;
   info.descriptor = &d;
 
-  // The SDK's macro reports a space declaration that threw as {"error": "..."} (method.h).
-  const auto declared = nlohmann::json::parse(info.space_json, nullptr, /*allow_exceptions=*/false);
-  if (declared.is_object() && declared.contains("error") && declared["error"].is_string())
-    return checker.reject("declaring its parameter space failed: " + declared["error"].get<std::string>());
+  // The first call into the plugin, now that the fingerprint says its C++ tier is this host's.
+  const char* space_json = nullptr;
+  const cm_status declared = d.get_space_json(&space_json);
+  if (declared.code != 0) return checker.reject("declaring its parameter space failed: " + std::string(declared.message));
+  if (space_json == nullptr) return checker.reject("its get_space_json returned no space and no error");
+  info.space_json = space_json;
   try {
-    info.space = search::ParameterSpace::parse(info.space_json, "invalid parameter space");
+    info.space = ParameterSpace::parse(info.space_json, "invalid parameter space");
   } catch (const std::exception& error) {
     return checker.reject(error.what());
   }
@@ -183,16 +186,6 @@ std::variant<PluginInfo, PluginRejection> check_descriptor(const cm_plugin_descr
 }
 
 }  // namespace
-
-std::string kind_name(cm_plugin_kind kind) {
-  switch (kind) {
-    case CM_KIND_PRUNING: return "pruning";
-    case CM_KIND_QUANTIZATION: return "quantization";
-    case CM_KIND_RETRAINING: return "retraining";
-    case CM_KIND_OTHER: return "other";
-  }
-  return "unknown";
-}
 
 std::variant<PluginInfo, PluginRejection> load_plugin(const fs::path& file) {
   Checker checker(file);

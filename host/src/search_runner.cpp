@@ -8,8 +8,11 @@
 #include "compactmind/host/pipeline_executor.h"
 #include "compactmind/host/space_overrides.h"
 #include "compactmind/log.h"
+#include "compactmind/model_fingerprint.h"
+#include "compactmind/save_target.h"
 #include "compactmind/search/report_writer.h"
 #include "compactmind/search/search_session.h"
+#include "compactmind/text_data.h"
 
 #include <algorithm>
 #include <chrono>
@@ -29,31 +32,43 @@ std::string format(const char* pattern, double value) {
 
 // What else makes two runs' trials comparable, beyond what the search session checks itself
 // (strategy, seed, retrain, target ratio, objective): resuming with any of these changed would mix
-// trials scored on different data in one study.
+// trials scored on different data in one study. The model and the texts by content, not by path: the
+// same folder spelled with a trailing slash is the same model, a model replaced behind the same path
+// is not (model_fingerprint.h).
 nlohmann::json evaluation_identity(const SearchOptions& options) {
-  return {{"model", options.data.model_dir},
-          {"data", options.data.data},
+  return {{"model_fingerprint", model_fingerprint(options.data.model_dir)},
+          {"data_sha256", sha256_hex_of_file(options.data.data)},
           {"seqlen", options.data.seqlen},
           {"eval_windows", options.eval_windows},
           {"eval_chunks", options.eval_chunks},
-          {"calib_data", options.data.calib_data},
+          {"calib_data_sha256", sha256_hex_of_file(options.data.calib_data)},
           {"calib_samples", options.data.calib_samples},
           {"calib_seqlen", options.data.calib_seqlen},
+          {"train_data_sha256", sha256_hex_of_file(options.data.train_data)}};
+}
+
+// The paths as given, kept in the study for the record and never compared.
+nlohmann::json evaluation_paths(const SearchOptions& options) {
+  return {{"model", options.data.model_dir},
+          {"data", options.data.data},
+          {"calib_data", options.data.calib_data},
           {"train_data", options.data.train_data}};
 }
 
 void check_resumed_identity(const search::SearchSession& session, const SearchOptions& options) {
-  nlohmann::json now = evaluation_identity(options);
-  now["space"] = session.settings().extra.at("space");
+  nlohmann::json now = session.settings().extra;
+  now.erase("paths");
   const nlohmann::json stored = session.study().record().config.value("extra", nlohmann::json::object());
   for (const auto& [key, value] : now.items()) {
     const auto found = stored.find(key);
-    if (found == stored.end() || *found != value)
-      throw std::runtime_error("cannot resume study '" + options.study_name + "' in '" + options.storage +
-                               "': it was run with " + key + " = " +
-                               (found == stored.end() ? std::string("(unset)") : found->dump()) + ", now " +
-                               value.dump() +
-                               "; its trials would not be comparable — use the same options or another --storage file");
+    if (found != stored.end() && *found == value) continue;
+    const bool by_content = key == "model_fingerprint" || key.find("_sha256") != std::string::npos;
+    throw std::runtime_error("cannot resume study '" + options.study_name + "' in '" + options.storage +
+                             "': it was run with " + key + " = " +
+                             (found == stored.end() ? std::string("(unset)") : found->dump()) + ", now " +
+                             value.dump() +
+                             (by_content ? " (the content differs: another or an edited file behind the path)" : "") +
+                             "; its trials would not be comparable — use the same options or another --storage file");
   }
 }
 
@@ -121,6 +136,8 @@ nlohmann::json run_search(SearchOptions options) {
   resolve_data_defaults(options.data, /*default_model=*/true);
   if (options.eval_windows < 1) throw std::invalid_argument("--eval-windows must be at least 1");
   if (options.eval_chunks < 1) throw std::invalid_argument("--eval-chunks must be at least 1");
+  // Before the first trial: a refused --save-best must not cost a whole search first.
+  if (!options.save_best.empty()) check_save_target(options.save_best, options.overwrite, options.data.model_dir);
 
   DiscoveryOptions discovery;
   discovery.plugin_dirs.assign(options.data.plugin_dirs.begin(), options.data.plugin_dirs.end());
@@ -148,12 +165,13 @@ nlohmann::json run_search(SearchOptions options) {
   settings.pruner.enabled = options.prune_trials;
   settings.extra = evaluation_identity(options);
   settings.extra["space"] = space_overrides;
+  settings.extra["paths"] = evaluation_paths(options);
   // Built (and a resumed study checked) before the model is loaded: option errors cost nothing.
   search::SearchSession session(plugins, settings);
   if (options.resume) check_resumed_identity(session, options);
   {
     std::string names;
-    for (const auto& plugin : plugins) names += (names.empty() ? "" : ", ") + plugin.name + " (" + search::to_string(plugin.kind) + ")";
+    for (const auto& plugin : plugins) names += (names.empty() ? "" : ", ") + plugin.name + " (" + to_string(plugin.kind) + ")";
     log_info("search space from " + std::to_string(plugins.size()) + " plugins: " + names + "; " +
              std::to_string(session.pipeline_space().space().dimensions().size()) + " dimensions");
   }
@@ -166,7 +184,17 @@ nlohmann::json run_search(SearchOptions options) {
                   : ", " + std::to_string(session.study().redone_trials().size()) + " interrupted trial(s) to redo"));
   }
 
+  // The texts every trial would fail on are refused once, before the first trial, not N times after:
+  // calibration and training text must be readable UTF-8 (they are tokenized on first use), and the
+  // evaluation text (tokenized by the executor) must hold the windows a trial is scored on.
+  read_text_file(options.data.calib_data);
+  read_text_file(options.data.train_data);
   const PipelineExecutor executor(options.data, registry);
+  const int64_t eval_tokens = executor.eval_stream().ids.numel();
+  if (eval_tokens < options.data.seqlen)
+    throw std::runtime_error("--data '" + options.data.data + "' holds " + std::to_string(eval_tokens) +
+                             " tokens, fewer than one window of --seqlen " + std::to_string(options.data.seqlen) +
+                             ": every trial would fail; give a longer text or a smaller --seqlen");
   const auto start = std::chrono::steady_clock::now();
   const int ran = session.run(
       [&](const search::Trial& trial, search::TrialReporter& reporter) {
@@ -208,6 +236,7 @@ nlohmann::json run_search(SearchOptions options) {
     if (!options.save_best.empty()) {
       SaveOptions save;
       save.float_dtype = executor.storage_dtype();
+      save.overwrite = options.overwrite;
       executed.model.save(options.save_best, save);
       summary["final"]["saved"] = options.save_best;
       log_info("saved the best model to " + options.save_best);
@@ -221,8 +250,14 @@ nlohmann::json run_search(SearchOptions options) {
     search::ReportInput report = session.report_input();
     report.summary["final"] = summary["final"];
     report.summary["seconds_per_trial"] = summary["seconds_per_trial"];
-    summary["report"] = search::write_report(options.report_dir, report);
-    log_info("report written to " + options.report_dir);
+    // A report that cannot be written (full disk) must not hide the search's result: the summary
+    // still prints, then the command fails with this message (command_search.cpp).
+    try {
+      summary["report"] = search::write_report(options.report_dir, report);
+      log_info("report written to " + options.report_dir);
+    } catch (const std::runtime_error& error) {
+      summary["report_error"] = error.what();
+    }
   }
   return summary;
 }

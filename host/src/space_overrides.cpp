@@ -19,8 +19,8 @@ std::string plugin_names(const std::vector<search::PluginEntry>& plugins) {
   return names;
 }
 
-void narrow_range(search::ParameterSpec& spec, const std::string& key, const nlohmann::json& range) {
-  if (spec.type != search::ParameterType::kFloat && spec.type != search::ParameterType::kInt)
+void narrow_range(ParameterSpec& spec, const std::string& key, const nlohmann::json& range) {
+  if (spec.type != ParameterType::kFloat && spec.type != ParameterType::kInt)
     fail(key, "\"low\"/\"high\" apply to numeric parameters only");
   const double low = range.value("low", spec.low);
   const double high = range.value("high", spec.high);
@@ -32,12 +32,12 @@ void narrow_range(search::ParameterSpec& spec, const std::string& key, const nlo
   spec.high = high;
   // The default stays a legal value (it is what a fixed or inactive parameter takes).
   const double clamped = std::clamp(spec.default_value.get<double>(), low, high);
-  spec.default_value = spec.type == search::ParameterType::kInt ? nlohmann::json(static_cast<int64_t>(clamped))
+  spec.default_value = spec.type == ParameterType::kInt ? nlohmann::json(static_cast<int64_t>(clamped))
                                                                 : nlohmann::json(clamped);
 }
 
-void narrow_choices(search::ParameterSpec& spec, const std::string& key, const nlohmann::json& choices) {
-  if (spec.type != search::ParameterType::kCategorical) fail(key, "\"choices\" apply to categorical parameters only");
+void narrow_choices(ParameterSpec& spec, const std::string& key, const nlohmann::json& choices) {
+  if (spec.type != ParameterType::kCategorical) fail(key, "\"choices\" apply to categorical parameters only");
   if (!choices.is_array() || choices.empty()) fail(key, "\"choices\" must be a non-empty array");
   std::vector<std::string> kept;
   for (const auto& choice : choices) {
@@ -68,7 +68,7 @@ void apply_space_overrides(std::vector<search::PluginEntry>& plugins, const nloh
     }
     const std::string parameter = key.substr(dot + 1);
     auto spec = std::find_if(plugin->space.parameters.begin(), plugin->space.parameters.end(),
-                             [&](const search::ParameterSpec& candidate) { return candidate.name == parameter; });
+                             [&](const ParameterSpec& candidate) { return candidate.name == parameter; });
     if (spec == plugin->space.parameters.end()) {
       std::string declared;
       for (const auto& candidate : plugin->space.parameters) declared += (declared.empty() ? "" : ", ") + candidate.name;

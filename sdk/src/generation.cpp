@@ -24,7 +24,7 @@ std::vector<int64_t> generate_greedy(const LlamaModel& model, const std::vector<
     const at::Tensor logits = model.forward(input, forward_options);  // [1, seq, vocab]
     const int64_t next = logits.select(1, logits.size(1) - 1).argmax(-1).item<int64_t>();
     sequence.push_back(next);
-    if (options.stop_at_eos && next == model.config.eos_token_id) break;
+    if (options.stop_at_eos && model.config.is_eos(next)) break;
     input = at::full({1, 1}, next, at::kLong);
   }
   return sequence;

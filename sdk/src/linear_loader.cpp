@@ -1,13 +1,15 @@
 #include "linear_loader.h"
 
-#include "compactmind/int8_linear.h"
-#include "compactmind/w8a8_scheme.h"
+#include "compactmind/linear_format.h"
 
+#include <regex>
 #include <stdexcept>
 
 namespace compactmind::detail {
 
 namespace {
+
+using nlohmann::json;
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "[";
@@ -15,27 +17,45 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return text + "]";
 }
 
-// A compressed-tensors W8A8 linear: int8 `weight` [out, in] + `weight_scale` ([out, 1] per channel,
-// [1] per tensor), executed by Int8Linear on the CPU (oneDNN).
-std::unique_ptr<Linear> load_int8_linear(const SafetensorsReader& checkpoint, const std::string& module_name,
-                                         int64_t out_features, int64_t in_features, const std::string& why,
-                                         const W8A8Scheme& scheme, const LoadOptions& options) {
-  if (!options.device.is_cpu())
-    throw std::runtime_error("'" + module_name + "' is a W8A8 (int8) linear, which runs on the CPU only (oneDNN); "
-                             "load this model on the CPU");
-  const std::string weight_name = module_name + ".weight";
-  check_tensor_shape(checkpoint, weight_name, {out_features, in_features}, why);
-  const auto& info = checkpoint.info(weight_name);
-  if (info.dtype != at::kChar)
-    throw std::runtime_error("tensor '" + weight_name + "' in '" + info.file.string() + "' is " + info.dtype_name +
-                             ", but config.json's quantization_config (compressed-tensors W8A8) stores it as I8");
-  const std::string scale_name = module_name + ".weight_scale";
-  if (scheme.weight_quant == WeightQuant::kPerChannel)
-    check_tensor_shape(checkpoint, scale_name, {out_features, 1}, "per-channel weight scales");
-  else if (!checkpoint.contains(scale_name) || checkpoint.info(scale_name).shape.size() != 0)
-    check_tensor_shape(checkpoint, scale_name, {1}, "one per-tensor weight scale");  // [1], or a scalar []
-  return std::make_unique<Int8Linear>(checkpoint.load(weight_name, at::kChar), checkpoint.load(scale_name, at::kFloat),
-                                      w8a8_linear_options(scheme, module_name), module_name);
+// compressed-tensors' "ignore": modules left in float, exact names or "re:<regex>".
+bool ignored(const json& quantization_config, const std::string& module_name) {
+  const auto found = quantization_config.find("ignore");
+  if (found == quantization_config.end() || !found->is_array()) return false;
+  for (const json& entry : *found) {
+    if (!entry.is_string()) continue;
+    const std::string& text = entry.get_ref<const std::string&>();
+    if (text.rfind("re:", 0) == 0) {
+      if (std::regex_match(module_name, std::regex(text.substr(3)))) return true;
+    } else if (text == module_name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The registered format that reads `quantization_config`; throws naming the format, the formats this
+// process has, and the plugin that wrote it when config.json records one.
+const LinearFormat& format_of(const json& quantization_config, const std::string& config_path) {
+  if (!quantization_config.is_object())
+    throw std::runtime_error("'" + config_path + "': quantization_config is not an object");
+  const std::string method = quantization_config.value("quant_method", std::string());
+  if (method != "compressed-tensors")
+    throw std::runtime_error("'" + config_path + "': quantization_config has quant_method '" + method +
+                             "'; CompactMind reads only compressed-tensors checkpoints");
+  const json format_value = quantization_config.value("format", json());
+  if (!format_value.is_string())
+    throw std::runtime_error("'" + config_path + "': quantization_config has no \"format\" string");
+  const std::string name = format_value.get<std::string>();
+  if (const LinearFormat* format = find_linear_format(name)) return *format;
+  std::string installed;
+  for (const std::string& entry : registered_linear_formats()) installed += (installed.empty() ? "" : ", ") + entry;
+  std::string message = "'" + config_path + "': linear format '" + name + "' is not installed (installed: " +
+                        installed + ")";
+  const json own = quantization_config.value(kQuantizationConfigOwnKey, json::object());
+  if (own.is_object() && own.contains("format_provider") && own["format_provider"].is_string())
+    message += "; it is provided by plugin '" + own["format_provider"].get<std::string>() +
+               "': load that plugin (--plugin-dir) before loading this model";
+  throw std::runtime_error(message);
 }
 
 }  // namespace
@@ -55,9 +75,14 @@ std::unique_ptr<Linear> load_linear(const SafetensorsReader& checkpoint, const s
                                     int64_t out_features, int64_t in_features, const std::string& why,
                                     const LlamaConfig& config, const LoadOptions& options) {
   const std::string config_path = (checkpoint.path().parent_path() / "config.json").string();
-  const auto scheme = read_w8a8_scheme(config.source, config_path);
-  if (scheme && w8a8_quantizes(*scheme, module_name))
-    return load_int8_linear(checkpoint, module_name, out_features, in_features, why, *scheme, options);
+  const auto quantization = config.source.find("quantization_config");
+  const bool quantized = quantization != config.source.end() && !quantization->is_null();
+  if (quantized && !ignored(*quantization, module_name)) {
+    const LinearFormat& format = format_of(*quantization, config_path);
+    const LinearLoadRequest request{checkpoint, module_name, out_features, in_features, why,
+                                    *quantization, config_path, options};
+    return format.load(request);
+  }
   const std::string weight_name = module_name + ".weight";
   check_tensor_shape(checkpoint, weight_name, {out_features, in_features}, why);
   const auto& info = checkpoint.info(weight_name);
@@ -68,3 +93,12 @@ std::unique_ptr<Linear> load_linear(const SafetensorsReader& checkpoint, const s
 }
 
 }  // namespace compactmind::detail
+
+namespace compactmind {
+
+void check_linear_tensor(const LinearLoadRequest& request, const std::string& name,
+                         const std::vector<int64_t>& shape, const std::string& why) {
+  detail::check_tensor_shape(request.checkpoint, name, shape, why);
+}
+
+}  // namespace compactmind

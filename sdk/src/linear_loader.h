@@ -1,6 +1,6 @@
 // The one place where a checkpoint's form of a linear layer becomes a Linear (internal to the SDK).
-// Today: a float `<module>.weight`. A new stored form (e.g. int8 `weight` + `weight_scale` under a
-// compressed-tensors `quantization_config`) is one more branch in load_linear().
+// A float `<module>.weight` unless config.json has a compressed-tensors `quantization_config` that
+// does not ignore the module: then the registered linear format it names builds it (linear_format.h).
 #pragma once
 
 #include "compactmind/linear.h"

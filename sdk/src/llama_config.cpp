@@ -2,6 +2,7 @@
 // docs/model-format.md).
 #include "compactmind/llama_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -32,49 +33,54 @@ int64_t optional_positive_int(const json& object, const char* key, int64_t fallb
   return has_value(object, key) ? positive_int(object, key, path) : fallback;
 }
 
-// A token id: an integer, or (Llama-3 style) a list whose first entry is used.
-int64_t token_id(const json& object, const char* key, int64_t fallback, const fs::path& path) {
-  if (!has_value(object, key)) return fallback;
+// Token ids: an integer, or (Llama-3 style) a non-empty list of them.
+std::vector<int64_t> token_ids(const json& object, const char* key, int64_t fallback, const fs::path& path) {
+  if (!has_value(object, key)) return {fallback};
   const json& value = object[key];
-  if (value.is_number_integer()) return value.get<int64_t>();
-  if (value.is_array() && !value.empty() && value[0].is_number_integer()) return value[0].get<int64_t>();
+  if (value.is_number_integer()) return {value.get<int64_t>()};
+  bool all_integers = value.is_array() && !value.empty();
+  for (const json& entry : value) all_integers = all_integers && entry.is_number_integer();
+  if (all_integers) return value.get<std::vector<int64_t>>();
   fail(path, std::string("\"") + key + "\" must be an integer or a list of integers, got " + value.dump());
 }
 
-std::string rope_type_of(const json& rope) {
-  for (const char* key : {"rope_type", "type"})
-    if (rope.contains(key) && rope[key].is_string()) return rope[key].get<std::string>();
-  return "default";
-}
-
-// Only unscaled RoPE is implemented: a scaled one (linear, dynamic, yarn, llama3, ...) would silently
-// give wrong logits, so it is refused by name.
-void check_unscaled(const json& rope, const char* key, const fs::path& path) {
-  if (!rope.is_object()) fail(path, std::string("\"") + key + "\" must be null or an object, got " + rope.dump());
-  const std::string type = rope_type_of(rope);
-  if (type != "default")
-    fail(path, std::string("\"") + key + "\" asks for RoPE scaling of type '" + type +
-                   "', which CompactMind does not implement (only unscaled RoPE, type 'default')");
-}
-
-double rope_theta_of(const json& config, const fs::path& path) {
+// The RoPE base and scaling from either form; transformers ≥ 5's "rope_parameters" wins over the
+// legacy top-level keys.
+void read_rope(const json& config, const fs::path& path, LlamaConfig& result) {
   double theta = kDefaultRopeTheta;
   if (has_value(config, "rope_theta")) {
     if (!config["rope_theta"].is_number()) fail(path, "\"rope_theta\" must be a number");
     theta = config["rope_theta"].get<double>();
   }
-  if (has_value(config, "rope_scaling")) check_unscaled(config["rope_scaling"], "rope_scaling", path);
-  // transformers ≥ 5 moves RoPE settings under "rope_parameters"; it wins over the legacy key.
+  if (has_value(config, "rope_scaling")) result.rope_scaling = parse_rope_scaling(config["rope_scaling"], "rope_scaling", path);
   if (has_value(config, "rope_parameters")) {
     const json& rope = config["rope_parameters"];
-    check_unscaled(rope, "rope_parameters", path);
+    result.rope_scaling = parse_rope_scaling(rope, "rope_parameters", path);
     if (has_value(rope, "rope_theta")) {
       if (!rope["rope_theta"].is_number()) fail(path, "\"rope_parameters.rope_theta\" must be a number");
       theta = rope["rope_theta"].get<double>();
     }
   }
   if (!(theta > 0)) fail(path, "the RoPE theta must be positive, got " + std::to_string(theta));
-  return theta;
+  result.rope_theta = theta;
+}
+
+// LLaMA, and the architectures that are LLaMA with other names: Mistral is the same layout plus a
+// sliding attention window (checked against the context in the forward). Qwen2 adds biases to q/k/v,
+// which CompactMind's linears do not have.
+void check_architecture(const json& config, const fs::path& path) {
+  if (!has_value(config, "model_type") || config["model_type"] == "llama" || config["model_type"] == "mistral") return;
+  if (config["model_type"] == "qwen2")
+    fail(path, "model_type \"qwen2\" is not supported: Qwen2 has biases on q/k/v (attention_bias), which "
+               "CompactMind's LLaMA does not implement");
+  fail(path, "model_type " + config["model_type"].dump() +
+                 " is not supported; CompactMind runs LLaMA-architecture models (model_type \"llama\" or "
+                 "\"mistral\")");
+}
+
+int64_t sliding_window_of(const json& config, const fs::path& path) {
+  if (has_value(config, "use_sliding_window") && config["use_sliding_window"] == false) return 0;
+  return has_value(config, "sliding_window") ? positive_int(config, "sliding_window", path) : 0;
 }
 
 std::string storage_dtype_of(const json& config, const fs::path& path) {
@@ -100,9 +106,7 @@ void check_layer(const LayerShape& layer, const fs::path& path, const std::strin
 
 LlamaConfig LlamaConfig::from_json(const json& config, const fs::path& path) {
   if (!config.is_object()) fail(path, "not a JSON object");
-  if (has_value(config, "model_type") && config["model_type"] != "llama")
-    fail(path, "model_type " + config["model_type"].dump() +
-                   " is not supported; CompactMind runs LLaMA-architecture models (model_type \"llama\")");
+  check_architecture(config, path);
   if (has_value(config, "hidden_act") && config["hidden_act"] != "silu")
     fail(path, "hidden_act " + config["hidden_act"].dump() + " is not supported (LLaMA's SwiGLU uses \"silu\")");
   for (const char* key : {"attention_bias", "mlp_bias"})
@@ -131,13 +135,15 @@ LlamaConfig LlamaConfig::from_json(const json& config, const fs::path& path) {
       fail(path, "\"rms_norm_eps\" must be a positive number, got " + config["rms_norm_eps"].dump());
     result.rms_norm_eps = config["rms_norm_eps"].get<double>();
   }
-  result.rope_theta = rope_theta_of(config, path);
+  read_rope(config, path, result);
+  result.sliding_window = sliding_window_of(config, path);
   if (has_value(config, "tie_word_embeddings")) {
     if (!config["tie_word_embeddings"].is_boolean()) fail(path, "\"tie_word_embeddings\" must be true or false");
     result.tie_word_embeddings = config["tie_word_embeddings"].get<bool>();
   }
-  result.bos_token_id = token_id(config, "bos_token_id", result.bos_token_id, path);
-  result.eos_token_id = token_id(config, "eos_token_id", result.eos_token_id, path);
+  result.bos_token_id = token_ids(config, "bos_token_id", result.bos_token_id, path).front();
+  result.eos_token_ids = token_ids(config, "eos_token_id", result.eos_token_id, path);
+  result.eos_token_id = result.eos_token_ids.front();
   result.storage_dtype = storage_dtype_of(config, path);
 
   const LayerShape uniform{result.num_attention_heads, result.num_key_value_heads, result.intermediate_size};
@@ -182,10 +188,14 @@ bool LlamaConfig::is_uniform() const {
   return true;
 }
 
+bool LlamaConfig::is_eos(int64_t token) const {
+  return token == eos_token_id || std::find(eos_token_ids.begin(), eos_token_ids.end(), token) != eos_token_ids.end();
+}
+
 json LlamaConfig::to_json() const {
   json config = source.is_object() ? source : json::object();
   if (!config.contains("architectures")) config["architectures"] = {"LlamaForCausalLM"};
-  config["model_type"] = "llama";
+  if (config.value("model_type", "") != "mistral") config["model_type"] = "llama";
   if (!config.contains("hidden_act")) config["hidden_act"] = "silu";
   config["vocab_size"] = vocab_size;
   config["hidden_size"] = hidden_size;
@@ -209,7 +219,13 @@ json LlamaConfig::to_json() const {
   } else {
     json rope = has_value(config, "rope_parameters") ? config["rope_parameters"] : json::object();
     rope["rope_theta"] = rope_theta;
-    rope["rope_type"] = "default";
+    rope["rope_type"] = rope_scaling.type;
+    if (rope_scaling.type != "default") rope["factor"] = rope_scaling.factor;
+    if (rope_scaling.type == "llama3") {
+      rope["low_freq_factor"] = rope_scaling.low_freq_factor;
+      rope["high_freq_factor"] = rope_scaling.high_freq_factor;
+      rope["original_max_position_embeddings"] = rope_scaling.original_max_position_embeddings;
+    }
     config["rope_parameters"] = rope;
   }
 

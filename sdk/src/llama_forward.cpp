@@ -1,6 +1,7 @@
 // LlamaModel::forward: the computation of transformers' LlamaForCausalLM (eager attention, float32),
 // with each decoder layer's own head counts and MLP width (structured pruning makes them differ).
 #include "compactmind/llama_model.h"
+#include "compactmind/rope_frequencies.h"
 
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
@@ -11,7 +12,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace compactmind {
 namespace {
@@ -32,7 +34,7 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 // of the full score matrix's work in the GEMMs, the mask and the softmax.
 constexpr int64_t kQueryChunk = 128;
 
-// cos and sin of the default RoPE angles for positions [0, length), each [length, head_dim / 2].
+// cos and sin of the RoPE angles for positions [0, length), each [length, head_dim / 2].
 // transformers' emb = cat(angle, angle), so both halves of head_dim share one table, and
 // q·cos + rotate_half(q)·sin is (x₁·cos − x₂·sin, x₂·cos + x₁·sin) on the halves x₁, x₂.
 struct RopeTables {
@@ -40,32 +42,32 @@ struct RopeTables {
   at::Tensor sin;
 };
 
-RopeTables compute_rope_tables(const at::Device& device, int64_t head_dim, double theta, int64_t length) {
-  // As transformers' _compute_default_rope_parameters and LlamaRotaryEmbedding, in float32:
-  // inv_freq = 1 / theta^(arange(0, d, 2) / d); angle = position · inv_freq.
-  const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
-  const at::Tensor exponents = at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong).device(device))
-                                   .to(at::kFloat)
-                                   .div(static_cast<double>(head_dim));
-  const at::Tensor inv_freq = at::pow(theta, exponents).reciprocal();
-  const at::Tensor angles = at::outer(at::arange(length, float_options), inv_freq);  // [length, head_dim / 2]
+RopeTables compute_rope_tables(const at::Tensor& inv_freq, int64_t length) {
+  // As transformers' LlamaRotaryEmbedding, in float32: angle = position · inv_freq.
+  const at::Tensor angles = at::outer(at::arange(length, inv_freq.options()), inv_freq);  // [length, head_dim / 2]
   return {angles.cos(), angles.sin()};
 }
 
-// Tables are computed once per (device, head_dim, theta) and grown when a longer sequence comes, rather
-// than per layer or per call. They are created outside inference mode: an inference tensor could not
-// be saved for backward when the same tables later serve a training forward.
-RopeTables rope_tables(const at::Device& device, int64_t head_dim, double theta, int64_t length) {
+// Tables are computed once per (device, inverse frequencies) and grown when a longer sequence comes,
+// rather than per layer or per call. They are created outside inference mode: an inference tensor
+// could not be saved for backward when the same tables later serve a training forward.
+RopeTables rope_tables(const LlamaConfig& config, const at::Device& device, int64_t length) {
+  const c10::InferenceMode not_inference(false);
+  const at::NoGradGuard no_grad;
+  const at::Tensor inv_freq = rope_inverse_frequencies(config, length, device);
+  // Dynamic NTK beyond the trained context: new frequencies for every length, nothing to reuse.
+  if (rope_depends_on_length(config, length)) return compute_rope_tables(inv_freq, length);
+
   static std::mutex mutex;
-  static std::map<std::tuple<std::string, int64_t, double>, RopeTables> cache;
+  static std::map<std::pair<std::string, std::vector<float>>, RopeTables> cache;
+  const at::Tensor frequencies_cpu = inv_freq.cpu();
+  const float* first = frequencies_cpu.data_ptr<float>();
   const std::lock_guard<std::mutex> lock(mutex);
-  RopeTables& tables = cache[{device.str(), head_dim, theta}];
+  RopeTables& tables = cache[{device.str(), std::vector<float>(first, first + frequencies_cpu.numel())}];
   if (!tables.cos.defined() || tables.cos.size(0) < length) {
-    const c10::InferenceMode not_inference(false);
-    const at::NoGradGuard no_grad;
     // Grow geometrically so that token-by-token decoding does not recompute at every step.
     const int64_t grown = std::max<int64_t>(length, tables.cos.defined() ? 2 * tables.cos.size(0) : 0);
-    tables = compute_rope_tables(device, head_dim, theta, grown);
+    tables = compute_rope_tables(inv_freq, grown);
   }
   return tables;
 }
@@ -204,6 +206,50 @@ void check_layer_shape(const DecoderLayer& layer, size_t index) {
   }
 }
 
+// Mistral attends only to the last `sliding_window` positions; within that many positions in all, that
+// is every position, and the model is LLaMA.
+void check_sliding_window(const LlamaConfig& config, int64_t positions) {
+  if (config.sliding_window > 0 && positions > config.sliding_window)
+    throw std::invalid_argument("the model attends to a sliding window of " + std::to_string(config.sliding_window) +
+                                " positions (config.json \"sliding_window\"), and this forward reaches " +
+                                std::to_string(positions) +
+                                ": sliding-window attention is not implemented; use windows of at most " +
+                                std::to_string(config.sliding_window) + " tokens");
+}
+
+AttentionContext attention_context(const LlamaConfig& config, const at::Device& device, int64_t past, int64_t seq) {
+  AttentionContext context;
+  context.head_dim = config.head_dim;
+  context.past = past;
+  check_sliding_window(config, past + seq);
+  const RopeTables tables = rope_tables(config, device, past + seq);
+  context.cos = tables.cos.narrow(0, past, seq).unsqueeze(1);  // broadcast over heads
+  context.sin = tables.sin.narrow(0, past, seq).unsqueeze(1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config.head_dim));
+  context.query_cos = context.cos * scale;
+  context.query_sin = context.sin * scale;
+  if (seq > 1) {
+    const auto bool_options = at::TensorOptions().dtype(at::kBool).device(device);
+    const int64_t chunk = std::min(seq, kQueryChunk);
+    context.upper_triangle = at::ones({chunk, chunk}, bool_options).triu(1);
+  }
+  return context;
+}
+
+at::Tensor decoder_layer(const DecoderLayer& layer, size_t index, at::Tensor hidden, const AttentionContext& context,
+                         double rms_norm_eps, const ForwardOptions& options) {
+  // A sub-block pruned to nothing contributes nothing: the residual passes through unchanged.
+  if (layer.shape.num_attention_heads > 0) {
+    const at::Tensor normed = rms_norm(hidden, layer.input_layernorm, rms_norm_eps);
+    hidden = hidden + attention(layer, index, normed, context, options);
+  }
+  if (layer.shape.intermediate_size > 0) {
+    const at::Tensor normed = rms_norm(hidden, layer.post_attention_layernorm, rms_norm_eps);
+    hidden = hidden + mlp(layer, index, normed, options);
+  }
+  return hidden;
+}
+
 }  // namespace
 
 at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& options) const {
@@ -218,35 +264,12 @@ at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& opti
     options.cache->values.resize(layers.size());
   }
 
-  AttentionContext context;
-  context.head_dim = config.head_dim;
-  context.past = past;
-  const RopeTables tables = rope_tables(device, config.head_dim, config.rope_theta, past + seq);
-  context.cos = tables.cos.narrow(0, past, seq).unsqueeze(1);  // broadcast over heads
-  context.sin = tables.sin.narrow(0, past, seq).unsqueeze(1);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(config.head_dim));
-  context.query_cos = context.cos * scale;
-  context.query_sin = context.sin * scale;
-  if (seq > 1) {
-    const auto bool_options = at::TensorOptions().dtype(at::kBool).device(device);
-    const int64_t chunk = std::min(seq, kQueryChunk);
-    context.upper_triangle = at::ones({chunk, chunk}, bool_options).triu(1);
-  }
-
+  const AttentionContext context = attention_context(config, device, past, seq);
   at::Tensor hidden = at::embedding(embed_tokens, ids.to(device, at::kLong));
   for (size_t index = 0; index < layers.size(); ++index) {
-    const DecoderLayer& layer = layers[index];
-    check_layer_shape(layer, index);
+    check_layer_shape(layers[index], index);
     if (options.hidden_states != nullptr) options.hidden_states->push_back(hidden);
-    // A sub-block pruned to nothing contributes nothing: the residual passes through unchanged.
-    if (layer.shape.num_attention_heads > 0) {
-      const at::Tensor normed = rms_norm(hidden, layer.input_layernorm, config.rms_norm_eps);
-      hidden = hidden + attention(layer, index, normed, context, options);
-    }
-    if (layer.shape.intermediate_size > 0) {
-      const at::Tensor normed = rms_norm(hidden, layer.post_attention_layernorm, config.rms_norm_eps);
-      hidden = hidden + mlp(layer, index, normed, options);
-    }
+    hidden = decoder_layer(layers[index], index, hidden, context, config.rms_norm_eps, options);
   }
   if (options.cache != nullptr) options.cache->length = past + seq;
 
@@ -255,6 +278,21 @@ at::Tensor LlamaModel::forward(const at::Tensor& ids, const ForwardOptions& opti
   if (!options.compute_logits) return hidden;
   if (lm_head) return run_linear(*lm_head, hidden, "lm_head", options);
   return at::linear(hidden, embed_tokens);  // tied word embeddings
+}
+
+at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids.to(device, at::kLong)); }
+
+at::Tensor LlamaModel::forward_layer(size_t index, const at::Tensor& hidden, const ForwardOptions& options) const {
+  if (index >= layers.size())
+    throw std::invalid_argument("LlamaModel::forward_layer: layer " + std::to_string(index) + " of a model with " +
+                                std::to_string(layers.size()) + " layers");
+  if (hidden.dim() != 3 || hidden.size(2) != embed_tokens.size(1))
+    throw std::invalid_argument("LlamaModel::forward_layer: hidden states must be [batch, seq, " +
+                                std::to_string(embed_tokens.size(1)) + "], got " + c10::str(hidden.sizes()));
+  if (options.cache != nullptr) throw std::invalid_argument("LlamaModel::forward_layer takes no KV cache");
+  check_layer_shape(layers[index], index);
+  return decoder_layer(layers[index], index, hidden, attention_context(config, device, 0, hidden.size(1)),
+                       config.rms_norm_eps, options);
 }
 
 }  // namespace compactmind

@@ -4,6 +4,7 @@
 #include "compactmind/safetensors.h"
 
 #include "linear_loader.h"
+#include "model_folder_check.h"
 
 #include <set>
 #include <stdexcept>
@@ -40,6 +41,7 @@ void warn_unused(const SafetensorsReader& checkpoint, const std::vector<std::str
 }  // namespace
 
 LlamaModel LlamaModel::load(const fs::path& dir, const LoadOptions& options) {
+  detail::check_model_folder_before_loading(dir);
   if (!fs::is_directory(dir)) {
     refuse_pickle_checkpoint(dir);
     throw std::runtime_error("model folder '" + dir.string() + "' does not exist or is not a folder");

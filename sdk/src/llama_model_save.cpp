@@ -110,7 +110,7 @@ void LlamaModel::save(const fs::path& dir, const SaveOptions& options) const {
   add("model.norm.weight", norm);
   if (lm_head) add_linear("lm_head", *lm_head);
 
-  detail::write_directory_atomically(dir, [&](const fs::path& partial) {
+  detail::write_directory_atomically(dir, options.overwrite, source_dir, [&](const fs::path& partial) {
     write_safetensors_checkpoint(partial, entries, options.max_shard_bytes);
     detail::write_model_companions(partial, saved, source_dir);
   });

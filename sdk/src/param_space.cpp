@@ -2,77 +2,19 @@
 // docs/abi.md) and Params (typed access to the resolved values the host passes to apply).
 #include "compactmind/param_space.h"
 
+#include "compactmind/contract/parameter_space.h"
+
 #include <cmath>
-#include <set>
 #include <stdexcept>
 
 namespace compactmind {
 namespace {
 
-[[noreturn]] void invalid(const std::string& name, const std::string& problem) {
-  throw std::invalid_argument("space parameter '" + name + "': " + problem);
-}
-
+// "step": null until .step() sets one: no grid for a float, every integer for an int (docs/abi.md).
 nlohmann::json numeric_entry(const std::string& name, const char* type, const nlohmann::json& low,
-                             const nlohmann::json& high, const nlohmann::json& default_value,
-                             bool log_scale, const nlohmann::json& step) {
+                             const nlohmann::json& high, const nlohmann::json& default_value) {
   return {{"name", name}, {"type", type},       {"low", low},   {"high", high},
-          {"log", log_scale}, {"step", step}, {"default", default_value}, {"tunable", true}};
-}
-
-// Whether `value` is a legal value of the declared parameter `entry` (used for conditions).
-bool is_legal_value(const nlohmann::json& entry, const nlohmann::json& value) {
-  const std::string type = entry["type"];
-  if (type == "bool") return value.is_boolean();
-  if (type == "categorical") {
-    if (!value.is_string()) return false;
-    for (const auto& choice : entry["choices"])
-      if (choice == value) return true;
-    return false;
-  }
-  if (!value.is_number() || (type == "int" && !value.is_number_integer())) return false;
-  const double number = value.get<double>();
-  return number >= entry["low"].get<double>() && number <= entry["high"].get<double>();
-}
-
-void validate(const nlohmann::json& entry, const std::set<std::string>& earlier,
-              const nlohmann::json& parameters) {
-  const std::string name = entry["name"];
-  if (name.empty()) throw std::invalid_argument("space parameter with an empty name");
-  if (earlier.count(name)) invalid(name, "declared twice");
-  const std::string type = entry["type"];
-  if (type == "float" || type == "int") {
-    const double low = entry["low"].get<double>();
-    const double high = entry["high"].get<double>();
-    const double value = entry["default"].get<double>();
-    if (!std::isfinite(low) || !std::isfinite(high)) invalid(name, "bounds must be finite");
-    if (low > high)
-      invalid(name, "low " + entry["low"].dump() + " is greater than high " + entry["high"].dump());
-    if (!(value >= low && value <= high))
-      invalid(name, "default " + entry["default"].dump() + " is outside [" + entry["low"].dump() + ", " +
-                        entry["high"].dump() + "]");
-    if (entry["log"].get<bool>() && low <= 0)
-      invalid(name, "a log-scale parameter needs low > 0, got " + entry["low"].dump());
-    if (entry["step"].is_number() && !(entry["step"].get<double>() > 0))
-      invalid(name, "step must be positive, got " + entry["step"].dump());
-  } else if (type == "categorical") {
-    if (entry["choices"].empty()) invalid(name, "a categorical parameter needs at least one choice");
-    std::set<std::string> seen;
-    for (const auto& choice : entry["choices"])
-      if (!seen.insert(choice.get<std::string>()).second)
-        invalid(name, "choice '" + choice.get<std::string>() + "' listed twice");
-    if (!seen.count(entry["default"].get<std::string>()))
-      invalid(name, "default '" + entry["default"].get<std::string>() + "' is not one of its choices");
-  }
-  if (entry.contains("condition")) {
-    const std::string parent = entry["condition"]["parameter"];
-    if (!earlier.count(parent))
-      invalid(name, "condition names '" + parent + "', which is not declared before it");
-    for (const auto& candidate : parameters)
-      if (candidate["name"] == parent && !is_legal_value(candidate, entry["condition"]["equals"]))
-        invalid(name, "condition value " + entry["condition"]["equals"].dump() +
-                          " is not a legal value of '" + parent + "'");
-  }
+          {"log", false}, {"step", nullptr}, {"default", default_value}, {"tunable", true}};
 }
 
 const char* json_type_name(const nlohmann::json& value) { return value.type_name(); }
@@ -80,16 +22,28 @@ const char* json_type_name(const nlohmann::json& value) { return value.type_name
 }  // namespace
 
 SpaceBuilder& SpaceBuilder::add_float(const std::string& name, double low, double high,
-                                      double default_value, bool log_scale, double step) {
-  // step 0 = continuous, written as null so the JSON says "no grid" rather than "a grid of 0".
-  parameters_.push_back(numeric_entry(name, "float", low, high, default_value, log_scale,
-                                      step == 0.0 ? nlohmann::json(nullptr) : nlohmann::json(step)));
+                                      double default_value) {
+  parameters_.push_back(numeric_entry(name, "float", low, high, default_value));
   return *this;
 }
 
 SpaceBuilder& SpaceBuilder::add_int(const std::string& name, int64_t low, int64_t high,
-                                    int64_t default_value, int64_t step, bool log_scale) {
-  parameters_.push_back(numeric_entry(name, "int", low, high, default_value, log_scale, step));
+                                    int64_t default_value) {
+  parameters_.push_back(numeric_entry(name, "int", low, high, default_value));
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::log_scale() {
+  last_numeric("log_scale")["log"] = true;
+  return *this;
+}
+
+SpaceBuilder& SpaceBuilder::step(double step) {
+  nlohmann::json& entry = last_numeric("step");
+  // An int's whole step is written as an integer; any other value is left for to_json's validator
+  // to reject with its message ("step must be positive", "... must be an integer").
+  const bool whole = std::isfinite(step) && std::floor(step) == step && std::fabs(step) < 9.0e15;
+  entry["step"] = entry["type"] == "int" && whole ? nlohmann::json(static_cast<int64_t>(step)) : nlohmann::json(step);
   return *this;
 }
 
@@ -126,13 +80,19 @@ nlohmann::json& SpaceBuilder::last(const char* modifier) {
   return parameters_.back();
 }
 
+nlohmann::json& SpaceBuilder::last_numeric(const char* modifier) {
+  nlohmann::json& entry = last(modifier);
+  if (entry["type"] != "float" && entry["type"] != "int")
+    throw std::logic_error(std::string("SpaceBuilder::") + modifier + "() applies to float and int parameters, '" +
+                           entry["name"].get<std::string>() + "' is " + entry["type"].get<std::string>());
+  return entry;
+}
+
 std::string SpaceBuilder::to_json() const {
-  std::set<std::string> earlier;
-  for (const auto& entry : parameters_) {
-    validate(entry, earlier, parameters_);
-    earlier.insert(entry["name"].get<std::string>());
-  }
-  return nlohmann::json{{"parameters", parameters_}}.dump();
+  const nlohmann::json document = {{"parameters", parameters_}};
+  // The host's and the search's validator, so a space that builds here is one the host accepts.
+  ParameterSpace::from_json(document);
+  return document.dump();
 }
 
 Params::Params(nlohmann::json values) : values_(std::move(values)) {

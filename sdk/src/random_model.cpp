@@ -98,7 +98,7 @@ void write_random_llama_model(const LlamaConfig& config, const fs::path& out_dir
   for (const auto& spec : tensor_specs(config))
     entries.push_back({spec.name, options.float_dtype, spec.shape,
                        [spec, &options] { return generate(spec, options.seed, options.weight_std); }});
-  detail::write_directory_atomically(out_dir, [&](const fs::path& partial) {
+  detail::write_directory_atomically(out_dir, options.overwrite, {}, [&](const fs::path& partial) {
     write_safetensors_checkpoint(partial, entries, options.max_shard_bytes);
     detail::write_model_companions(partial, saved, options.tokenizer_from);
   });

@@ -176,7 +176,9 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
 
-  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for a writer; the file is
+  // then refused below as not regular. (No effect on regular files.)
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (descriptor < 0) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat status {};
   if (fstat(descriptor, &status) != 0 || !S_ISREG(status.st_mode)) {
@@ -265,6 +267,8 @@ SafetensorsReader SafetensorsReader::open(const fs::path& path) {
     return reader;
   }
 
+  if (!fs::is_regular_file(index_path))
+    throw std::runtime_error("shard index " + quoted(index_path) + " is not a regular file");
   std::ifstream stream(index_path);
   if (!stream) throw std::runtime_error("cannot read the shard index " + quoted(index_path));
   nlohmann::json index;

@@ -64,6 +64,7 @@ std::string safetensors_dtype_name(at::ScalarType dtype) {
     case at::kBFloat16: return "BF16";
     case at::kChar: return "I8";
     case at::kInt: return "I32";
+    case at::kLong: return "I64";
     default:
       throw std::runtime_error(std::string("cannot store dtype ") + c10::toString(dtype) +
                                " in safetensors (CompactMind writes " + detail::kSupportedSafetensorsDtypes + ")");

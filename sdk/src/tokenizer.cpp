@@ -1,6 +1,7 @@
 #include "compactmind/tokenizer.h"
 
 #include "sentencepiece_library.h"
+#include "tokenizer_json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -9,8 +10,10 @@
 
 namespace compactmind {
 
+// Exactly one of the two is set, as kind_ says.
 struct Tokenizer::Impl {
-  detail::SentencePieceLibrary::ProcessorPointer processor;
+  detail::SentencePieceLibrary::ProcessorPointer processor{nullptr, nullptr};
+  std::unique_ptr<detail::TokenizerJson> json;
 };
 
 namespace {
@@ -36,15 +39,50 @@ bool read_add_bos_token(const std::filesystem::path& config_path) {
 
 }  // namespace
 
-Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
-  const auto model_path = model_dir / "tokenizer.model";
-  if (!std::filesystem::exists(model_path)) {
-    throw std::runtime_error("no tokenizer in '" + model_dir.string() +
-                             "': 'tokenizer.model' (SentencePiece) is missing");
+TokenizerKind parse_tokenizer_kind(const std::string& name) {
+  if (name == "auto") return TokenizerKind::automatic;
+  if (name == "sentencepiece") return TokenizerKind::sentencepiece;
+  if (name == "tokenizer.json") return TokenizerKind::tokenizer_json;
+  throw std::invalid_argument("unknown tokenizer kind '" + name + "': expected auto, sentencepiece or tokenizer.json");
+}
+
+std::string tokenizer_kind_name(TokenizerKind kind) {
+  switch (kind) {
+    case TokenizerKind::automatic: return "auto";
+    case TokenizerKind::sentencepiece: return "sentencepiece";
+    case TokenizerKind::tokenizer_json: return "tokenizer.json";
   }
+  return "?";
+}
+
+Tokenizer Tokenizer::load(const std::filesystem::path& model_dir, TokenizerKind kind) {
+  const auto model_path = model_dir / "tokenizer.model";
+  const auto json_path = model_dir / "tokenizer.json";
+  if (kind == TokenizerKind::automatic) {
+    // Folders with both (TinyLlama, Mistral) keep SentencePiece, the tokenizer their ids were made with.
+    if (std::filesystem::exists(model_path)) kind = TokenizerKind::sentencepiece;
+    else if (std::filesystem::exists(json_path)) kind = TokenizerKind::tokenizer_json;
+    else
+      throw std::runtime_error("no tokenizer in '" + model_dir.string() +
+                               "': neither 'tokenizer.model' (SentencePiece) nor 'tokenizer.json' (Hugging Face "
+                               "tokenizers) is there");
+  }
+  const auto& wanted = kind == TokenizerKind::sentencepiece ? model_path : json_path;
+  if (!std::filesystem::exists(wanted))
+    throw std::runtime_error("no tokenizer in '" + model_dir.string() + "': '" + wanted.filename().string() + "' (" +
+                             tokenizer_kind_name(kind) + ", as asked) is missing");
+  if (!std::filesystem::is_regular_file(wanted))
+    throw std::runtime_error("tokenizer '" + wanted.string() + "' is not a regular file (a folder, FIFO or device)");
   Tokenizer tokenizer;
+  tokenizer.kind_ = kind;
+  tokenizer.impl_ = std::make_unique<Impl>();
+  if (kind == TokenizerKind::tokenizer_json) {
+    tokenizer.impl_->json = detail::TokenizerJson::load(json_path, model_dir / "tokenizer_config.json");
+    tokenizer.add_bos_token_ = tokenizer.impl_->json->adds_bos();
+    return tokenizer;
+  }
   const auto& library = detail::SentencePieceLibrary::instance();
-  tokenizer.impl_ = std::make_unique<Impl>(Impl{library.create_processor()});
+  tokenizer.impl_->processor = library.create_processor();
   auto& processor = *tokenizer.impl_->processor;
   library.check([&] { return processor.Load(model_path.string()); },
                 "cannot load SentencePiece model '" + model_path.string() + "'");
@@ -57,6 +95,7 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
+  if (impl_->json) return impl_->json->encode(text);
   std::vector<int> pieces;
   detail::SentencePieceLibrary::instance().check([&] { return impl_->processor->Encode(text, &pieces); },
                                                  "SentencePiece encode failed");
@@ -64,6 +103,7 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
 }
 
 std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
+  if (impl_->json) return impl_->json->decode(ids);
   const int vocab = impl_->processor->GetPieceSize();
   std::vector<int> pieces;
   pieces.reserve(ids.size());
@@ -80,8 +120,10 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
   return text;
 }
 
-int64_t Tokenizer::bos_id() const { return impl_->processor->bos_id(); }
-int64_t Tokenizer::eos_id() const { return impl_->processor->eos_id(); }
-int64_t Tokenizer::vocab_size() const { return impl_->processor->GetPieceSize(); }
+int64_t Tokenizer::bos_id() const { return impl_->json ? impl_->json->bos_id() : impl_->processor->bos_id(); }
+int64_t Tokenizer::eos_id() const { return impl_->json ? impl_->json->eos_id() : impl_->processor->eos_id(); }
+int64_t Tokenizer::vocab_size() const {
+  return impl_->json ? impl_->json->vocab_size() : impl_->processor->GetPieceSize();
+}
 
 }  // namespace compactmind

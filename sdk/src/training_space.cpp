@@ -7,12 +7,12 @@ namespace compactmind {
 
 SpaceBuilder retraining_space() {
   SpaceBuilder space;
-  space.add_float("lr", 1e-5, 1e-2, 1e-3, /*log_scale=*/true)
-      .add_int("steps", 1, 2000, 100, 1, /*log_scale=*/true)
+  space.add_float("lr", 1e-5, 1e-2, 1e-3).log_scale()
+      .add_int("steps", 1, 2000, 100).log_scale()
       .add_int("batch", 1, 64, 4).fixed()
       .add_int("seqlen", 16, 4096, 128).fixed()
       .add_categorical("mode", {"full", "lora"}, "lora")
-      .add_int("lora_rank", 1, 64, 8, 1, /*log_scale=*/true).when("mode", "lora")
+      .add_int("lora_rank", 1, 64, 8).log_scale().when("mode", "lora")
       .add_float("lora_alpha", 1.0, 64.0, 16.0).when("mode", "lora")
       .add_categorical("lora_targets", {"attention", "mlp", "all"}, "all").when("mode", "lora")
       .add_float("warmup_ratio", 0.0, 0.3, 0.1)

@@ -24,24 +24,6 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string to_string(PluginKind kind) {
-  switch (kind) {
-    case PluginKind::kPruning: return "pruning";
-    case PluginKind::kQuantization: return "quantization";
-    case PluginKind::kRetraining: return "retraining";
-    case PluginKind::kOther: return "other";
-  }
-  return "?";
-}
-
-PluginKind parse_plugin_kind(const std::string& text) {
-  if (text == "pruning") return PluginKind::kPruning;
-  if (text == "quantization") return PluginKind::kQuantization;
-  if (text == "retraining") return PluginKind::kRetraining;
-  if (text == "other") return PluginKind::kOther;
-  throw std::invalid_argument("unknown plugin kind '" + text + "' (expected pruning, quantization, retraining or other)");
-}
-
 PipelineSpace::PipelineSpace(std::vector<PluginEntry> plugins, PipelineSpaceOptions options)
     : plugins_(std::move(plugins)), options_(options) {
   std::vector<std::string> pruning, quantization, retraining;
@@ -136,6 +118,25 @@ nlohmann::json PipelineSpace::to_pipeline(const nlohmann::json& point) const {
   return steps;
 }
 
+namespace {
+
+// What a method's declared kind says it needs: pruning, retraining and quantization all change dense
+// float weights, and a quantization step leaves none (int8 or packed linears), so none of them may
+// follow one. Refused here, before a model is loaded, instead of failing after the first step ran.
+void check_step_order(const std::vector<PluginKind>& before, PluginKind kind, const std::string& where,
+                      const nlohmann::json& steps) {
+  if (kind == PluginKind::kOther) return;
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i] != PluginKind::kQuantization) continue;
+    throw std::invalid_argument(where + ", a " + to_string(kind) + " method, cannot follow step " +
+                                std::to_string(i + 1) + " ('" + steps[i].value("method", "?") +
+                                "', quantization): after quantization the linears hold no dense float weights "
+                                "to change; put pruning and retraining first and quantize once, last");
+  }
+}
+
+}  // namespace
+
 nlohmann::json resolve_pipeline(const nlohmann::json& pipeline, const std::vector<PluginEntry>& plugins) {
   const nlohmann::json& steps =
       pipeline.is_object() && pipeline.contains("steps") ? pipeline.at("steps") : pipeline;
@@ -144,6 +145,7 @@ nlohmann::json resolve_pipeline(const nlohmann::json& pipeline, const std::vecto
   std::vector<std::string> known;
   for (const auto& entry : plugins) known.push_back(entry.name);
   nlohmann::json resolved = nlohmann::json::array();
+  std::vector<PluginKind> kinds;  // of the steps before the current one
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& step = steps[i];
     const std::string where = "pipeline step " + std::to_string(i + 1);
@@ -160,6 +162,8 @@ nlohmann::json resolve_pipeline(const nlohmann::json& pipeline, const std::vecto
     nlohmann::json out = entry->space.resolve(given, where + " ('" + method + "')");
     out["method"] = method;
     resolved.push_back(std::move(out));
+    check_step_order(kinds, entry->kind, where + " ('" + method + "')", steps);
+    kinds.push_back(entry->kind);
   }
   return resolved;
 }

@@ -4,8 +4,12 @@
 #include "compactmind/search/pipeline_space.h"
 #include "compactmind/search/svg_chart.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -249,12 +253,33 @@ std::vector<std::string> write_report(const std::string& directory, const Report
       {"history.svg", history_svg(input)},
       {"pareto.svg", pareto_svg(input)},
       {"report.html", report_html(input)}};
-  std::vector<std::string> paths;
+  // All five are written to temporary names first and renamed only when every one is complete: a
+  // full disk leaves the earlier report as it was, never a truncated file.
+  std::vector<std::pair<std::string, std::string>> written;  // (temporary, final)
+  auto discard = [&written] {
+    std::error_code ignored;
+    for (const auto& file : written) std::filesystem::remove(file.first, ignored);
+  };
   for (const auto& [name, content] : files) {
     const std::string path = (std::filesystem::path(directory) / name).string();
-    std::ofstream out(path, std::ios::binary);
+    const std::string partial = path + ".partial-" + std::to_string(::getpid());
+    written.emplace_back(partial, path);
+    std::ofstream out(partial, std::ios::binary);
     out << content;
-    if (!out) throw std::runtime_error("cannot write report file '" + path + "'");
+    out.close();  // the data reaches the file system here: check after closing
+    if (!out) {
+      const std::string reason = std::strerror(errno);
+      discard();
+      throw std::runtime_error("cannot write report file '" + path + "': " + reason + " (disk full?)");
+    }
+  }
+  std::vector<std::string> paths;
+  for (const auto& [partial, path] : written) {
+    std::filesystem::rename(partial, path, error);
+    if (error) {
+      discard();
+      throw std::runtime_error("cannot write report file '" + path + "': " + error.message());
+    }
     paths.push_back(path);
   }
   return paths;

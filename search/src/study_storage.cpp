@@ -1,7 +1,12 @@
 #include "compactmind/search/study_storage.h"
 
+#include "study_file_lock.h"
+
 #include <sqlite3.h>
 
+#include <cstring>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 namespace compactmind::search {
@@ -97,9 +102,48 @@ CREATE TABLE IF NOT EXISTS trials (
   PRIMARY KEY (study_id, number));
 )sql";
 
+// The tables (and their columns) kSchema creates, and the table AUTOINCREMENT adds.
+const std::map<std::string, std::set<std::string>>& our_tables() {
+  static const std::map<std::string, std::set<std::string>> kTables = {
+      {"studies", {"id", "name", "objectives", "space_fingerprint", "space", "config", "created_at"}},
+      {"trials",
+       {"study_id", "number", "state", "params", "pipeline", "values", "constraints", "intermediates", "evaluation",
+        "step_times", "error", "started_at", "finished_at", "duration_s"}},
+      {"sqlite_sequence", {"name", "seq"}}};
+  return kTables;
+}
+
+// Another application's SQLite database is refused before anything is written to it (no table
+// added, not even the journal mode changed): every table must be one of ours, with our columns.
+void refuse_foreign_database(sqlite3* db, const std::string& path) {
+  std::vector<std::string> tables;
+  {
+    Statement query(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", path);
+    while (query.step()) tables.push_back(query.text(0));
+  }
+  const std::string refusal = "study file '" + path + "' is not a CompactMind study (another application's SQLite "
+                              "database?): ";
+  const std::string way_out = "; it was left untouched — choose another --storage file";
+  for (const auto& table : tables) {
+    const auto ours = our_tables().find(table);
+    if (ours == our_tables().end())
+      throw std::runtime_error(refusal + "it holds a table '" + table + "' CompactMind never creates" + way_out);
+    std::set<std::string> columns;
+    Statement query(db, "SELECT name FROM pragma_table_info(?)", path);
+    query.bind(1, table);
+    while (query.step()) columns.insert(query.text(0));
+    if (columns != ours->second)
+      throw std::runtime_error(refusal + "its table '" + table + "' has other columns than a study's" + way_out);
+  }
+}
+
 }  // namespace
 
 StudyStorage::StudyStorage(std::string path) : path_(std::move(path)) {
+  // One writer process per study file: two processes resuming one study would otherwise run the
+  // same trial numbers and overwrite each other's rows (until the file gets real multi-writer
+  // semantics). Taken before SQLite touches the file.
+  lock_ = StudyFileLock::acquire(path_);
   if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -108,14 +152,21 @@ StudyStorage::StudyStorage(std::string path) : path_(std::move(path)) {
   try {
     // A reader (a report, a second terminal) waits for a writer instead of failing at once.
     sqlite3_busy_timeout(db_, 10000);
-    execute(db_, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", path_);
-    execute(db_, kSchema, path_);
-  } catch (const std::runtime_error& error) {
+    try {
+      refuse_foreign_database(db_, path_);
+      execute(db_, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", path_);
+      execute(db_, kSchema, path_);
+    } catch (const std::runtime_error& error) {
+      if (std::strstr(error.what(), "is not a CompactMind study") != nullptr) throw;
+      throw std::runtime_error(std::string(error.what()) + " (is it a CompactMind study file?)");
+    }
+  } catch (const std::runtime_error&) {
     sqlite3_close(db_);
-    throw std::runtime_error(std::string(error.what()) + " (is it a CompactMind study file?)");
+    throw;
   }
 }
 
+// The lock member is released after this body: SQLite's handle is closed first.
 StudyStorage::~StudyStorage() { sqlite3_close(db_); }
 
 std::vector<std::string> StudyStorage::study_names() const {

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::bench::CompressionModel;
 

@@ -4,7 +4,7 @@
 #include "compactmind/host/plugin_registry.h"
 #include "compactmind/llama_config.h"
 #include "compactmind/safetensors.h"
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 
 #include <ATen/ATen.h>
 
@@ -99,7 +99,7 @@ FuzzTarget space_target(const TargetEnvironment& environment) {
   for (const auto& plugin : built_plugins(environment.plugin_dir)->plugins()) target.seeds.push_back(plugin.space_json);
   target.run = [owner](const std::string& input) {
     return outcome_of([&] {
-      const auto space = search::ParameterSpace::parse(input, owner);
+      const auto space = ParameterSpace::parse(input, owner);
       (void)space.resolve(nlohmann::json::object(), owner);  // defaults must resolve in a valid space
     });
   };
@@ -113,8 +113,9 @@ FuzzTarget pipeline_target(const TargetEnvironment& environment) {
     if (entry.path().extension() == ".json" && entry.path().filename().string().rfind("search-", 0) != 0)
       target.seeds.push_back(read_file(entry.path()));
   const auto registry = built_plugins(environment.plugin_dir);
-  // A file error names the file; a step error names the step ("pipeline step 2 ...").
-  target.context = file.string() + "|pipeline step ";
+  // A file error names the file; a step error names the step ("pipeline step 2 ..."); a shape error
+  // speaks of the --pipeline argument as a whole ("pipeline: expected a non-empty JSON array ...").
+  target.context = file.string() + "|pipeline step |pipeline: ";
   target.run = [file, registry](const std::string& input) {
     write_file(file, input);
     return outcome_of([&] { (void)host::resolve_pipeline(host::read_pipeline_json(file.string()), *registry); });

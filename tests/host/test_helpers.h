@@ -1,5 +1,5 @@
-// Shared by the host tests: isolated temp folders, copying built test plugins, running commands, and a
-// tiny hand-made model for apply (no checkpoint needed).
+// Shared by the host tests: copying built test plugins, and a tiny hand-made model for apply (no
+// checkpoint needed). Temp folders and running commands: tests/support.
 #pragma once
 
 #include "compactmind/host/plugin_registry.h"
@@ -11,19 +11,8 @@
 
 namespace compactmind::test {
 
-// A new empty folder under the system temp dir, unique to this call (mkdtemp); removed with its
-// contents when the test program exits.
-std::filesystem::path fresh_temp_dir(const std::string& tag);
-
 // Copies `file` into `dir`, keeping its name; returns the copy's path.
 std::filesystem::path copy_into(const std::filesystem::path& file, const std::filesystem::path& dir);
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout only
-};
-// Runs `command` through the shell; stderr is left to the test's log.
-CommandResult run_command(const std::string& command);
 
 // A Linear holding float weights, written here so the tests need nothing of the model runtime.
 class TestLinear final : public Linear {

@@ -3,6 +3,8 @@
 // result into a plugin folder, and check that the INSTALLED host lists it (not rebuilt) and that its
 // apply runs through the host's registry on a hand-made model.
 #include "test_helpers.h"
+#include "support/run_host.h"
+#include "support/temp_dir.h"
 
 #include "compactmind/method_context.h"
 
@@ -19,17 +21,18 @@ std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 
 // Runs a build step with its output in `log`; on failure the log is shown.
 void run_step(const std::string& what, const std::string& command, const fs::path& log) {
-  const auto result = run_command(command + " > " + quoted(log) + " 2>&1");
+  const auto result = run_shell(command + " > " + quoted(log) + " 2>&1");
   if (result.exit_code != 0) {
-    const auto shown = run_command("tail -n 40 " + quoted(log));
-    FAIL(what << " failed (exit " << result.exit_code << "): " << command << "\n" << shown.output);
+    const auto shown = run_shell("tail -n 40 " + quoted(log));
+    FAIL(what << " failed (exit " << result.exit_code << "): " << command << "\n" << shown.out);
   }
 }
 
-// Where the dynamic loader finds libcompactmind_sdk.so.0 for `binary` (from ldd), canonical.
+// Where the dynamic loader finds the SDK (its SONAME, e.g. libcompactmind_sdk.so.0.1) for `binary`
+// (from ldd), canonical.
 fs::path resolved_sdk(const fs::path& binary) {
-  const std::string output = run_command("ldd " + quoted(binary)).output;
-  const std::string marker = "libcompactmind_sdk.so.0 => ";
+  const std::string output = run_shell("ldd " + quoted(binary)).out;
+  const std::string marker = CM_SDK_SONAME " => ";
   const size_t start = output.find(marker);
   if (start == std::string::npos) return {};
   const size_t path_start = start + marker.size();
@@ -67,14 +70,14 @@ TEST_CASE("an out-of-tree plugin built against the installed SDK is listed by th
   // must find the installed SDK, not the build tree's.
   const fs::path host = prefix / "bin/compactmind";
   REQUIRE(fs::exists(host));
-  const fs::path installed_sdk = fs::canonical(prefix / CM_INSTALL_LIBDIR / "libcompactmind_sdk.so.0");
+  const fs::path installed_sdk = fs::canonical(prefix / CM_INSTALL_LIBDIR / CM_SDK_SONAME);
   CHECK(resolved_sdk(host) == installed_sdk);
   for (const auto& builtin : fs::directory_iterator(prefix / CM_INSTALL_PLUGIN_DIR))
     CHECK(resolved_sdk(builtin.path()) == installed_sdk);
-  const auto listed = run_command("COMPACTMIND_PLUGIN_PATH= " + quoted(host) + " plugins --plugin-dir " +
+  const auto listed = run_shell("COMPACTMIND_PLUGIN_PATH= " + quoted(host) + " plugins --plugin-dir " +
                                   quoted(plugins) + " --json");
   REQUIRE(listed.exit_code == 0);
-  const auto json = nlohmann::json::parse(listed.output);
+  const auto json = nlohmann::json::parse(listed.out);
   CHECK(json["search_path"][0] == plugins.string());
   // The installed layout's own plugin folder is found relative to the executable.
   CHECK(std::find(json["search_path"].begin(), json["search_path"].end(),

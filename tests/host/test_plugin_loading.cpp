@@ -1,12 +1,15 @@
 // Loading real plugin libraries, good and deliberately broken (tests/host/plugins/), through the
 // host's registry, and the exact rejection messages (file, plugin, reason, both versions).
 #include "test_helpers.h"
+#include "support/run_host.h"
+#include "support/temp_dir.h"
 
 #include "compactmind/method_context.h"
 #include "compactmind/version.h"
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -64,8 +67,8 @@ TEST_CASE("the good plugin loads with its descriptor and parsed space", "[host][
   const auto& plugin = registry.plugins()[0];
   CHECK(plugin.name == "test-good");
   CHECK(plugin.version == "1.2.0");
-  CHECK(plugin.kind == CM_KIND_OTHER);
-  CHECK(compactmind::host::kind_name(plugin.kind) == "other");
+  CHECK(plugin.kind == compactmind::PluginKind::kOther);
+  CHECK(compactmind::to_string(plugin.kind) == "other");
   CHECK(plugin.description == "Test plugin: scales the final norm weight");
   CHECK(plugin.file == dir / "libcm-test-good.so");
   CHECK(plugin.sdk_version == COMPACTMIND_SDK_VERSION);
@@ -123,7 +126,13 @@ TEST_CASE("CM_DESCRIPTOR_HAS gates fields by the plugin's struct_size", "[host][
   const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("struct-size", {"test-good"})}));
   const cm_plugin_descriptor& built = *registry.plugins()[0].descriptor;
   CHECK(built.struct_size == sizeof(cm_plugin_descriptor));
-  CHECK(CM_DESCRIPTOR_HAS(&built, apply));
+  CHECK(CM_DESCRIPTOR_HAS(&built, get_space_json));
+  CHECK(built.unused_abi1_space_json == nullptr);
+  // ABI 1's descriptor ended where ABI 2's get_space_json begins.
+  cm_plugin_descriptor abi1_sized = built;
+  abi1_sized.struct_size = 96;
+  CHECK(CM_DESCRIPTOR_HAS(&abi1_sized, apply));
+  CHECK_FALSE(CM_DESCRIPTOR_HAS(&abi1_sized, get_space_json));
   // A descriptor from a build that ended before `apply` (as an older plugin ends before fields
   // appended later) must not be read past its end.
   cm_plugin_descriptor shorter = built;
@@ -132,10 +141,34 @@ TEST_CASE("CM_DESCRIPTOR_HAS gates fields by the plugin's struct_size", "[host][
   CHECK_FALSE(CM_DESCRIPTOR_HAS(&shorter, apply));
 }
 
+// The descriptor is constexpr in the SDK's macro: the loader relocates it into RELRO memory, which is
+// read-only by the time anyone reads it. A descriptor made by code at run time would sit in writable
+// memory (a function-local static, as ABI 1's macro had it).
+TEST_CASE("the SDK's descriptor is constant data, not made by code", "[host][plugins][abi]") {
+  const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("constant", {"test-good"})}));
+  const auto address = reinterpret_cast<uintptr_t>(registry.plugins()[0].descriptor);
+  std::ifstream maps("/proc/self/maps");
+  std::string line, permissions;
+  while (std::getline(maps, line)) {
+    uintptr_t begin = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &begin, &end, perms) == 3 && address >= begin && address < end)
+      permissions = perms;
+  }
+  CHECK(permissions == "r--p");
+}
+
+TEST_CASE("a plugin built for ABI 1 is rejected by name before anything of it runs", "[host][plugins][rejection]") {
+  const auto rejection = rejection_of("test-abi1");
+  CHECK(rejection.message == "plugin '" + rejection.file +
+                                 "' (old-abi 0.9) rejected: built for plugin ABI 1, this host speaks ABI 2" +
+                                 kRebuild);
+}
+
 TEST_CASE("wrong ABI version is rejected with both versions", "[host][plugins][rejection]") {
   const auto rejection = rejection_of("test-wrong-abi");
   CHECK(rejection.message == "plugin '" + rejection.file +
-                                 "' (future-abi 0.3) rejected: built for plugin ABI 2, this host speaks ABI 1" +
+                                 "' (future-abi 0.3) rejected: built for plugin ABI 3, this host speaks ABI 2" +
                                  kRebuild);
 }
 
@@ -198,6 +231,14 @@ TEST_CASE("invalid space JSON is rejected quoting the parser", "[host][plugins][
   CHECK_THAT(rejection.message, Catch::Contains("parse error"));
 }
 
+// Before the host and the SDK shared one validator, the host's parser turned this step of 0 into 1.
+TEST_CASE("a space the SDK would refuse is refused by the host with the SDK's message", "[host][plugins][rejection]") {
+  const auto rejection = rejection_of("test-zero-step");
+  CHECK(rejection.message == "plugin '" + rejection.file +
+                                 "' (zero-step 0.3) rejected: invalid parameter space: space parameter 'n': step "
+                                 "must be positive, got 0");
+}
+
 TEST_CASE("a space that fails the SDK's validation is rejected with its reason", "[host][plugins][rejection]") {
   const auto rejection = rejection_of("test-bad-space");
   CHECK(rejection.message == "plugin '" + rejection.file +
@@ -229,9 +270,9 @@ TEST_CASE("a duplicate name is rejected, the first plugin found wins", "[host][p
 }
 
 TEST_CASE("every broken plugin together never stops the good one", "[host][plugins][rejection]") {
-  const std::vector<std::string> broken = {"test-wrong-abi", "test-sdk-major",  "test-old-torch",
+  const std::vector<std::string> broken = {"test-abi1", "test-wrong-abi", "test-sdk-major",  "test-old-torch",
                                            "test-old-cxx-abi", "test-no-entry-point", "test-undefined-symbol", "test-bad-json",
-                                           "test-bad-space", "test-throwing-factory"};
+                                           "test-zero-step", "test-bad-space", "test-throwing-factory"};
   std::vector<std::string> all = broken;
   all.push_back("test-good");
   const auto registry = PluginRegistry::discover(DiscoveryOptions::only({folder_with("all", all)}));
@@ -277,10 +318,9 @@ TEST_CASE("only files named libcm-*.so are considered", "[host][plugins][discove
 
 TEST_CASE("`compactmind plugins --json` lists plugins with their space and rejections", "[host][plugins][cli]") {
   const fs::path dir = folder_with("cli", {"test-good", "test-old-torch"});
-  const auto result = run_command(std::string("COMPACTMIND_PLUGIN_PATH= '") + COMPACTMIND_HOST_BIN +
-                                  "' plugins --plugin-dir '" + dir.string() + "' --json");
+  const auto result = run_host({"plugins", "--plugin-dir", dir.string(), "--json"}, "COMPACTMIND_PLUGIN_PATH=");
   REQUIRE(result.exit_code == 0);
-  const auto json = nlohmann::json::parse(result.output);
+  const auto json = nlohmann::json::parse(result.out);
   CHECK(json["search_path"][0] == dir.string());
   // The good one plus whatever the build tree's own plugin folder holds; never the broken one.
   const auto& plugins = json["plugins"];
@@ -301,13 +341,12 @@ TEST_CASE("`compactmind plugins --json` lists plugins with their space and rejec
 
 TEST_CASE("`compactmind plugins` prints a table of each plugin's space", "[host][plugins][cli]") {
   const fs::path dir = folder_with("cli-text", {"test-good", "test-bad-space"});
-  const auto result = run_command(std::string("COMPACTMIND_PLUGIN_PATH= '") + COMPACTMIND_HOST_BIN +
-                                  "' plugins --plugin-dir '" + dir.string() + "'");
+  const auto result = run_host({"plugins", "--plugin-dir", dir.string()}, "COMPACTMIND_PLUGIN_PATH=");
   REQUIRE(result.exit_code == 0);
-  CHECK_THAT(result.output, Catch::Contains("test-good 1.2.0 (other)\n"
+  CHECK_THAT(result.out, Catch::Contains("test-good 1.2.0 (other)\n"
                                             "  Test plugin: scales the final norm weight\n"
                                             "  file: " + (dir / "libcm-test-good.so").string() + "\n"));
-  CHECK_THAT(result.output, Catch::Contains("  parameter  type         values           default   scale   step  tuned  applies when\n"
+  CHECK_THAT(result.out, Catch::Contains("  parameter  type         values           default   scale   step  tuned  applies when\n"
                                             "  scale      float        [0.1, 10]        2.0       log     -     yes    -\n"));
-  CHECK_THAT(result.output, Catch::Contains("rejected:\n  plugin '" + (dir / "libcm-test-bad-space.so").string()));
+  CHECK_THAT(result.out, Catch::Contains("rejected:\n  plugin '" + (dir / "libcm-test-bad-space.so").string()));
 }

@@ -1,8 +1,10 @@
-// Shared helpers of the llm-pruner model tests: fixture paths, a unique temp folder, and the
+// Shared helpers of the llm-pruner model tests: the
 // independent "zero the removed groups" reference that the physical removal must reproduce.
 #pragma once
 
 #include "llm_pruner.h"
+#include "support/fixtures.h"
+#include "support/temp_dir.h"
 
 #include "compactmind/llama_model.h"
 
@@ -15,32 +17,10 @@
 
 namespace llm_pruner_test {
 
-inline std::filesystem::path fixtures() {
-  const char* env = std::getenv("COMPACTMIND_FIXTURES");
-  return env != nullptr && *env != '\0' ? std::filesystem::path(env)
-                                        : std::filesystem::path(COMPACTMIND_FIXTURES_DIR);
-}
-
-inline std::filesystem::path model_dir(const std::string& name) { return fixtures() / "models" / name; }
-
-// A fresh folder under the system temp dir, removed when the object dies.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    std::random_device device;
-    path_ = std::filesystem::temp_directory_path() /
-            ("cm-llm-pruner-" + tag + "-" + std::to_string(device()) + std::to_string(device()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// Fixture paths and temp folders come from tests/support.
+using compactmind::test::model_dir;
+using compactmind::test::TempDir;
+using compactmind::test::wikitext;
 
 inline compactmind::DenseLinear& dense(compactmind::Linear& linear) {
   return compactmind::as_dense(linear, "test");

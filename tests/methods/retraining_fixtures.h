@@ -5,6 +5,7 @@
 #include "compactmind/llama_model.h"
 #include "compactmind/threads.h"
 #include "compactmind/tokenizer.h"
+#include "support/fixtures.h"
 
 #include <ATen/ATen.h>
 
@@ -19,10 +20,7 @@
 
 namespace retraining_test {
 
-inline std::filesystem::path fixtures_dir() {
-  const char* from_env = std::getenv("COMPACTMIND_FIXTURES");
-  return from_env ? std::filesystem::path(from_env) : std::filesystem::path(COMPACTMIND_FIXTURES_DIR);
-}
+using compactmind::test::fixtures_dir;
 
 // Training tests run on one thread: on the shared 2-vCPU machine under load, two threads measured
 // about 10× slower per step (threads waiting on each other). Determinism is checked at 2 threads.

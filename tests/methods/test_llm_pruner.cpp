@@ -49,7 +49,7 @@ void check_equivalence(Pruned& pruned) {
 
 at::Tensor calibration_windows(const std::string& fixture, int64_t count, int64_t length) {
   const Tokenizer tokenizer = Tokenizer::load(model_dir(fixture));
-  const TokenStream stream = tokenize_file(tokenizer, fixtures() / "data" / "wikitext-2" / "valid.txt");
+  const TokenStream stream = tokenize_file(tokenizer, wikitext("valid.txt"));
   return cut_windows(stream.ids, length, count);
 }
 

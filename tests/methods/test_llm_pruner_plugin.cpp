@@ -25,7 +25,7 @@ MethodContext calibrated_context() {
   context.set_calibration_windows([] {
     const Tokenizer tokenizer = Tokenizer::load(model_dir("tiny-llama2"));
     const TokenStream stream =
-        tokenize_file(tokenizer, fixtures() / "data" / "wikitext-2" / "valid.txt");
+        tokenize_file(tokenizer, wikitext("valid.txt"));
     return cut_windows(stream.ids, 64, 2);
   });
   return context;
@@ -36,8 +36,8 @@ MethodContext calibrated_context() {
 TEST_CASE("llm-pruner plugin declares its space", "[llm-pruner][plugin]") {
   const host::PluginRegistry registry = build_tree_registry();
   const host::PluginInfo& plugin = registry.get("llm-pruner");
-  CHECK(plugin.kind == CM_KIND_PRUNING);
-  const search::ParameterSpec* ratio = plugin.space.find("ratio");
+  CHECK(plugin.kind == compactmind::PluginKind::kPruning);
+  const ParameterSpec* ratio = plugin.space.find("ratio");
   REQUIRE(ratio != nullptr);
   CHECK(ratio->low == 0.0);
   CHECK(ratio->high == 0.6);
@@ -48,7 +48,7 @@ TEST_CASE("llm-pruner plugin declares its space", "[llm-pruner][plugin]") {
   CHECK_FALSE(plugin.space.find("layer_start")->tunable);
   CHECK_FALSE(plugin.space.find("layer_end")->tunable);
   CHECK(plugin.space.find("layer_start")->default_value == -1);
-  const search::ParameterSpec* seed = plugin.space.find("seed");
+  const ParameterSpec* seed = plugin.space.find("seed");
   CHECK_FALSE(seed->tunable);
   REQUIRE(seed->condition.has_value());
   CHECK(seed->condition->parameter == "importance");

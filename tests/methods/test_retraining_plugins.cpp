@@ -61,7 +61,7 @@ TEST_CASE("both retraining plugins load and declare their space", "[retraining][
   for (const char* name : {"finetune", "distill"}) {
     INFO(name);
     const compactmind::host::PluginInfo& plugin = registry().get(name);
-    CHECK(plugin.kind == CM_KIND_RETRAINING);
+    CHECK(plugin.kind == compactmind::PluginKind::kRetraining);
     const nlohmann::json space = nlohmann::json::parse(plugin.space_json);
     std::map<std::string, nlohmann::json> parameters;
     for (const auto& parameter : space["parameters"]) parameters[parameter["name"]] = parameter;

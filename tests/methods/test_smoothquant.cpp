@@ -14,6 +14,8 @@
 #include "compactmind/w8a8_scheme.h"
 
 #include "smoothing.h"
+#include "support/fixtures.h"
+#include "support/temp_dir.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -34,27 +36,9 @@ constexpr int64_t kSeqlen = 256;
 constexpr int64_t kEvalWindows = 40;        // of test.txt's 1,2xx windows: keeps each case to seconds
 constexpr int64_t kCalibrationSamples = 64;  // the issue's calibration: valid.txt, 64 × 256
 
-fs::path fixtures_dir() {
-  const char* from_environment = std::getenv("COMPACTMIND_FIXTURES");
-  return from_environment != nullptr ? fs::path(from_environment) : fs::path(COMPACTMIND_FIXTURES_DIR);
-}
-fs::path model_dir(const std::string& name) { return fixtures_dir() / "models" / name; }
-fs::path text_file(const std::string& name) { return fixtures_dir() / "data" / "wikitext-2" / name; }
-
-// Unique per test process, removed at the end of the case.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("cm-smoothquant-" + std::to_string(random()) + "-" +
-                                        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
+using compactmind::test::model_dir;
+using compactmind::test::TempDir;
+using compactmind::test::wikitext;
 
 // One fixture model with its token streams and a context calibrated as the issue says.
 struct Setup {
@@ -68,8 +52,8 @@ struct Setup {
     // other builds) makes OpenMP's two-thread regions stall far more than that.
     INFO("threads " << set_threads(1));
     const Tokenizer tokenizer = Tokenizer::load(model_dir(model_name));
-    test_stream = tokenize_file(tokenizer, text_file("test.txt")).ids;
-    calibration = load_calibration_windows(tokenizer, text_file("valid.txt"), kCalibrationSamples, kSeqlen);
+    test_stream = tokenize_file(tokenizer, wikitext("test.txt")).ids;
+    calibration = load_calibration_windows(tokenizer, wikitext("valid.txt"), kCalibrationSamples, kSeqlen);
     context.set_calibration_windows([this] { return calibration; });
     context.set_base_model(&base);
   }
@@ -110,15 +94,15 @@ double perplexity(const LlamaModel& model, const at::Tensor& stream, int64_t win
 TEST_CASE("calibration windows and statistics are computed once per base model", "[smoothquant]") {
   const LlamaModel model = LlamaModel::load(model_dir("tiny-llama2"));
   const Tokenizer tokenizer = Tokenizer::load(model_dir("tiny-llama2"));
-  const at::Tensor windows = load_calibration_windows(tokenizer, text_file("valid.txt"), 3, 32);
+  const at::Tensor windows = load_calibration_windows(tokenizer, wikitext("valid.txt"), 3, 32);
   REQUIRE(windows.sizes() == at::IntArrayRef({3, 32}));
   // Tokenized like evaluation: the stream of the whole file with one BOS in front.
-  const at::Tensor stream = tokenize_file(tokenizer, text_file("valid.txt")).ids;
+  const at::Tensor stream = tokenize_file(tokenizer, wikitext("valid.txt")).ids;
   CHECK(windows[0][0].item<int64_t>() == tokenizer.bos_id());
   CHECK(at::equal(windows.reshape({-1}), stream.slice(0, 0, 96)));
 
-  TempDir temp;
-  const fs::path short_text = temp.path / "short.txt";
+  TempDir temp("smoothquant");
+  const fs::path short_text = temp / "short.txt";
   std::ofstream(short_text) << "a few words";
   CHECK_THROWS_WITH(load_calibration_windows(tokenizer, short_text, 4, 32),
                     Catch::Contains("short.txt") && Catch::Contains("fewer than one window of 32"));
@@ -205,8 +189,8 @@ TEST_CASE("a saved W8A8 model is small and vLLM-style and reloads to the same pe
   Setup setup("tiny-llama2");
   const LlamaModel model = apply_smoothquant(setup, {{"alpha", 0.85}});
   const double before = perplexity(model, setup.test_stream, 8);
-  TempDir temp;
-  const fs::path saved = temp.path / "w8a8";
+  TempDir temp("smoothquant");
+  const fs::path saved = temp / "w8a8";
   model.save(saved);
 
   // The decoder linears' bytes in the files: int8 weights + fp32 scales vs fp32 weights.

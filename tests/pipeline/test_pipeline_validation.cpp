@@ -51,6 +51,17 @@ TEST_CASE("a valid pipeline resolves with every default filled in", "[pipeline]"
   CHECK(pipeline.to_json()[1].at("method") == "smoothquant");
 }
 
+TEST_CASE("a step that cannot follow a quantization step is refused before anything runs", "[pipeline]") {
+  CHECK(error_of(R"([{"method": "smoothquant"}, {"method": "llm-pruner"}])") ==
+        "pipeline step 2 ('llm-pruner'), a pruning method, cannot follow step 1 ('smoothquant', quantization): "
+        "after quantization the linears hold no dense float weights to change; put pruning and retraining first "
+        "and quantize once, last");
+  CHECK(error_of(R"([{"method": "llm-pruner"}, {"method": "smoothquant"}, {"method": "smoothquant"}])") ==
+        "pipeline step 3 ('smoothquant'), a quantization method, cannot follow step 2 ('smoothquant', "
+        "quantization): after quantization the linears hold no dense float weights to change; put pruning and "
+        "retraining first and quantize once, last");
+}
+
 TEST_CASE("an unknown method names the step and lists the registered ones", "[pipeline]") {
   CHECK(error_of(R"([{"method": "llm-pruner"}, {"method": "smoothqant"}])") ==
         "pipeline step 2: unknown method 'smoothqant' (registered: llm-pruner, smoothquant)");

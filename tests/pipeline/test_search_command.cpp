@@ -58,24 +58,6 @@ std::vector<std::pair<int, std::string>> trial_rows(const fs::path& file) {
   return rows;
 }
 
-pid_t spawn_host(const std::vector<std::string>& arguments, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    std::vector<char*> argv;
-    std::string binary = COMPACTMIND_HOST_BIN;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = arguments;
-    for (auto& argument : copies) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 }  // namespace
 
 TEST_CASE("search: a short study completes with every trial in the storage and a report", "[search]") {
@@ -93,8 +75,8 @@ TEST_CASE("search: a short study completes with every trial in the storage and a
         4);
   CHECK(counts.at("failed") == 0);
 
-  search::StudyStorage study(storage.string());
-  const auto trials = study.load_trials("compactmind");
+  // Closed at once: the resumes below are other processes, refused while this one holds the file.
+  const auto trials = search::StudyStorage(storage.string()).load_trials("compactmind");
   REQUIRE(trials.size() == 4);
   int complete = 0, infeasible = 0;
   double best_ppl = 1e300;
@@ -152,7 +134,10 @@ TEST_CASE("search: plugins dropped into a plugin folder join the space and a fai
   const fs::path storage = dir / "study.db";
   const auto summary = last_json_line(run_host(search_arguments(
       {"--plugin-dir", plugins.string(), "--strategy", "random", "--n-trials", "8", "--seed", "1", "--objective",
-       "pareto", "--storage", storage.string(), "--json"})));
+       "pareto", "--storage", storage.string(), "--json",
+       // The weight-quantization and one-shot pruning plugins left out: with them the 8 random
+       // trials of seed 1 no longer draw always-fails, which this case needs.
+       "--space", R"({"rtn": false, "gptq": false, "magnitude": false, "wanda": false})"})));
   CHECK(summary.at("counts").at("finished") == 8);
 
   search::StudyStorage study(storage.string());

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+using compactmind::ParameterSpec;
 using compactmind::host::apply_space_overrides;
 namespace fs = std::filesystem;
 namespace search = compactmind::search;
@@ -18,7 +19,7 @@ std::vector<search::PluginEntry> builtin_entries() {
   return compactmind::host::plugin_entries(registry);
 }
 
-const search::ParameterSpec& spec_of(const std::vector<search::PluginEntry>& plugins, const std::string& plugin,
+const ParameterSpec& spec_of(const std::vector<search::PluginEntry>& plugins, const std::string& plugin,
                                      const std::string& parameter) {
   for (const auto& entry : plugins)
     if (entry.name == plugin) return *entry.space.find(parameter);

@@ -1,15 +1,16 @@
-// Shared helpers of the model I/O tests: fixture paths, isolated temp folders, tensors by name.
+// Shared helpers of the model I/O tests: tensors by name, printable layer shapes (fixture paths and
+// temp folders come from tests/support).
 #pragma once
 
 #include "compactmind/llama_model.h"
+#include "support/fixtures.h"
+#include "support/temp_dir.h"
 
 #include <ATen/ATen.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <ostream>
-#include <random>
 #include <string>
 
 namespace compactmind {
@@ -23,31 +24,6 @@ inline std::ostream& operator<<(std::ostream& out, const LayerShape& shape) {
 }  // namespace compactmind
 
 namespace compactmind::testing {
-
-inline std::filesystem::path fixtures_dir() {
-  if (const char* env = std::getenv("COMPACTMIND_FIXTURES")) return env;
-  return COMPACTMIND_FIXTURES_DIR;
-}
-
-// A fresh folder under the system temp dir, removed when the test ends.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& tag) {
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() /
-            ("cm-" + tag + "-" + std::to_string(random()) + "-" + std::to_string(random()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Every float tensor of `model` under its checkpoint name.
 inline std::map<std::string, at::Tensor> model_tensors(const LlamaModel& model) {

@@ -23,7 +23,7 @@ namespace {
 at::Tensor test_stream() {
   static const at::Tensor stream = [] {
     const Tokenizer tokenizer = Tokenizer::load(test::model_dir("tiny-llama2"));
-    return tokenize_file(tokenizer, test::test_text()).ids;
+    return tokenize_file(tokenizer, test::wikitext("test.txt")).ids;
   }();
   return stream;
 }
@@ -112,7 +112,7 @@ TEST_CASE("too short a stream for one window is refused", "[runtime][perplexity]
 TEST_CASE("evaluation records round-trip through JSON and tell comparable scores apart", "[runtime][perplexity]") {
   TokenStream stream;
   stream.ids = at::arange(1000, at::kLong);
-  stream.source = test::test_text();
+  stream.source = test::wikitext("test.txt");
   stream.sha256 = "ab12";
   const EvaluationRecord record = make_evaluation_record(stream, test::model_dir("tiny-gqa"), 128, 7);
   CHECK(record.token_count == 1000);

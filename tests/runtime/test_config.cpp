@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 using namespace compactmind;
-using compactmind::testing::fixtures_dir;
+using compactmind::test::fixtures_dir;
 using nlohmann::json;
 
 namespace {
@@ -77,20 +77,65 @@ TEST_CASE("the older form: torch_dtype, top-level rope_theta or none, rope_scali
   CHECK(LlamaConfig::from_json(source, "x").rope_theta == 500000.0);
 }
 
-TEST_CASE("RoPE scaling other than none is refused by name", "[config]") {
+TEST_CASE("RoPE scaling: llama3, linear and dynamic are read, other types are refused by name", "[config]") {
+  // Llama-3.2's config.json (older form): llama3 scaling under "rope_scaling".
+  const LlamaConfig llama3 = LlamaConfig::load(fixtures_dir() / "models" / "tiny-llama3" / "config.json");
+  CHECK(llama3.rope_theta == 500000.0);
+  CHECK(llama3.rope_scaling == RopeScaling{"llama3", 32.0, 1.0, 4.0, 8192});
+  CHECK(llama3.to_json()["rope_scaling"] == llama3.source["rope_scaling"]);  // written back as it was
+  CHECK_FALSE(llama3.to_json().contains("rope_parameters"));
+
   json source = llama2_7b_config();
   source["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  CHECK(LlamaConfig::from_json(source, "x").rope_scaling == RopeScaling{"linear", 2.0, 1.0, 1.0, 0});
+  source["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 4.0}};
+  CHECK(LlamaConfig::from_json(source, "x").rope_scaling.type == "dynamic");
+  source["rope_scaling"] = {{"rope_type", "dynamic"}};
   CHECK(error_of(source) ==
-        "config 'cfg/config.json': \"rope_scaling\" asks for RoPE scaling of type 'linear', which CompactMind does "
-        "not implement (only unscaled RoPE, type 'default')");
-  source["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
-  CHECK_THAT(error_of(source), Catch::Contains("RoPE scaling of type 'llama3'"));
+        "config 'cfg/config.json': \"rope_scaling.factor\" is missing (RoPE scaling of type 'dynamic' needs it)");
+  source["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0}};
+  CHECK(error_of(source) == "config 'cfg/config.json': \"rope_scaling.original_max_position_embeddings\" is missing "
+                            "(RoPE scaling of type 'llama3' needs it)");
+  source["rope_scaling"]["original_max_position_embeddings"] = 8192;
+  source["rope_scaling"]["high_freq_factor"] = 1.0;
+  CHECK(error_of(source) ==
+        "config 'cfg/config.json': \"rope_scaling\": high_freq_factor 1.0 must be larger than low_freq_factor 1.0");
+  source["rope_scaling"] = {{"type", "yarn"}, {"factor", 2.0}};
+  CHECK(error_of(source) ==
+        "config 'cfg/config.json': \"rope_scaling\" asks for RoPE scaling of type 'yarn', which CompactMind does "
+        "not implement (it implements 'default', 'linear', 'dynamic' and 'llama3')");
   source["rope_scaling"] = "dynamic";
   CHECK(error_of(source) == "config 'cfg/config.json': \"rope_scaling\" must be null or an object, got \"dynamic\"");
 
+  // The transformers-5 form: the scaling under "rope_parameters", written back there with its fields.
   source = llama2_7b_config();
-  source["rope_parameters"] = {{"rope_theta", 500000.0}, {"rope_type", "yarn"}};
-  CHECK_THAT(error_of(source), Catch::Contains("\"rope_parameters\" asks for RoPE scaling of type 'yarn'"));
+  source["rope_parameters"] = {{"rope_theta", 500000.0}, {"rope_type", "longrope"}};
+  CHECK_THAT(error_of(source), Catch::Contains("\"rope_parameters\" asks for RoPE scaling of type 'longrope'"));
+  source["rope_parameters"] = {{"rope_theta", 500000.0}, {"rope_type", "linear"}, {"factor", 4.0}};
+  const LlamaConfig modern = LlamaConfig::from_json(source, "x");
+  CHECK(modern.rope_scaling == RopeScaling{"linear", 4.0, 1.0, 1.0, 0});
+  CHECK(modern.to_json()["rope_parameters"] == json{{"rope_theta", 500000.0}, {"rope_type", "linear"}, {"factor", 4.0}});
+}
+
+TEST_CASE("Mistral loads as LLaMA with its sliding window, Qwen2 is refused by name", "[config]") {
+  json source = llama2_7b_config();
+  source["model_type"] = "mistral";
+  source["architectures"] = {"MistralForCausalLM"};
+  source["sliding_window"] = nullptr;  // Mistral-7B-v0.2 and later
+  CHECK(LlamaConfig::from_json(source, "x").sliding_window == 0);
+  source["sliding_window"] = 4096;  // v0.1: checked against the context in the forward
+  const LlamaConfig mistral = LlamaConfig::from_json(source, "x");
+  CHECK(mistral.sliding_window == 4096);
+  CHECK(mistral.to_json()["model_type"] == "mistral");
+  source["sliding_window"] = -1;
+  CHECK(error_of(source) == "config 'cfg/config.json': \"sliding_window\" must be a positive integer, got -1");
+
+  source = llama2_7b_config();
+  source["model_type"] = "qwen2";
+  CHECK(error_of(source) == "config 'cfg/config.json': model_type \"qwen2\" is not supported: Qwen2 has biases on "
+                            "q/k/v (attention_bias), which CompactMind's LLaMA does not implement");
+  source["model_type"] = "gemma";
+  CHECK_THAT(error_of(source), Catch::Contains("model_type \"gemma\" is not supported"));
 }
 
 TEST_CASE("head_dim: explicit, or hidden / heads", "[config]") {
@@ -119,9 +164,6 @@ TEST_CASE("invalid configs name the file and the key", "[config]") {
   source["num_key_value_heads"] = 5;
   CHECK(error_of(source) ==
         "config 'cfg/config.json': num_attention_heads 32 is not a multiple of num_key_value_heads 5");
-  source = llama2_7b_config();
-  source["model_type"] = "mistral";
-  CHECK_THAT(error_of(source), Catch::Contains("model_type \"mistral\" is not supported"));
   source = llama2_7b_config();
   source["torch_dtype"] = "int4";
   CHECK(error_of(source) ==
@@ -206,6 +248,9 @@ TEST_CASE("token ids: integers, lists (Llama-3), or null", "[config]") {
   source["bos_token_id"] = nullptr;
   const LlamaConfig config = LlamaConfig::from_json(source, "x");
   CHECK(config.eos_token_id == 128001);
+  CHECK(config.eos_token_ids == std::vector<int64_t>{128001, 128009});
+  CHECK(config.is_eos(128009));
+  CHECK_FALSE(config.is_eos(2));
   CHECK(config.bos_token_id == 1);
   CHECK(config.to_json()["eos_token_id"] == json{128001, 128009});
 }

@@ -11,14 +11,14 @@
 #include <fstream>
 
 using namespace compactmind;
-using compactmind::testing::fixtures_dir;
+using compactmind::test::fixtures_dir;
+using compactmind::test::model_dir;
 using compactmind::testing::model_tensors;
-using compactmind::testing::ScratchDir;
+using compactmind::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path model_dir(const std::string& name) { return fixtures_dir() / "models" / name; }
 
 // Every tensor of `model` equals the checkpoint's stored value upcast to float32, bit for bit.
 void require_equals_checkpoint(const LlamaModel& model, const fs::path& dir) {
@@ -73,7 +73,7 @@ class FailingLinear final : public Linear {
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
   std::vector<std::pair<std::string, at::Tensor>> state() const override {
-    return {{"weight", at::zeros({out_, in_})}, {"weight_scale", at::zeros({out_}, at::kLong)}};
+    return {{"weight", at::zeros({out_, in_})}, {"weight_scale", at::zeros({out_}, at::kShort)}};
   }
   int64_t stored_bytes(at::ScalarType) const override { return 0; }
   std::unique_ptr<Linear> clone() const override { return std::make_unique<FailingLinear>(*this); }
@@ -120,7 +120,7 @@ TEST_CASE("tiny-gqa (bf16, one file, tied) loads with grouped key/value heads an
 }
 
 TEST_CASE("a missing tensor is named with the file", "[model_io]") {
-  ScratchDir scratch("missing");
+  TempDir scratch("missing");
   write_edited_copy(model_dir("tiny-gqa"), scratch.path(), [](auto& entries) {
     entries.erase(std::remove_if(entries.begin(), entries.end(),
                                  [](auto& e) { return e.name == "model.layers.1.mlp.up_proj.weight"; }),
@@ -132,7 +132,7 @@ TEST_CASE("a missing tensor is named with the file", "[model_io]") {
 }
 
 TEST_CASE("a mis-shaped tensor is named with the file and both shapes", "[model_io]") {
-  ScratchDir scratch("misshaped");
+  TempDir scratch("misshaped");
   write_edited_copy(model_dir("tiny-gqa"), scratch.path(), [](auto& entries) {
     for (auto& entry : entries)
       if (entry.name == "model.layers.2.self_attn.k_proj.weight")
@@ -143,7 +143,7 @@ TEST_CASE("a mis-shaped tensor is named with the file and both shapes", "[model_
             "': shape [128,256], but config.json implies [64,256] (num_key_value_heads 2 × head_dim 32, "
             "hidden_size 256)");
 
-  ScratchDir norm_scratch("misshaped-norm");
+  TempDir norm_scratch("misshaped-norm");
   write_edited_copy(model_dir("tiny-gqa"), norm_scratch.path(), [](auto& entries) {
     for (auto& entry : entries)
       if (entry.name == "model.norm.weight") entry = safetensors_entry(entry.name, at::ones({255}), at::kBFloat16);
@@ -153,7 +153,7 @@ TEST_CASE("a mis-shaped tensor is named with the file and both shapes", "[model_
 }
 
 TEST_CASE("an untied model without lm_head.weight is refused", "[model_io]") {
-  ScratchDir scratch("no-lm-head");
+  TempDir scratch("no-lm-head");
   write_edited_copy(model_dir("tiny-gqa"), scratch.path(), [](auto&) {});
   auto config = nlohmann::json::parse(std::ifstream(scratch.path() / "config.json"));
   config["tie_word_embeddings"] = false;
@@ -166,7 +166,7 @@ TEST_CASE("an untied model without lm_head.weight is refused", "[model_io]") {
 }
 
 TEST_CASE("pickle checkpoints are refused with the reason and the way out", "[model_io]") {
-  ScratchDir scratch("pickle");
+  TempDir scratch("pickle");
   fs::copy_file(model_dir("tiny-llama2") / "config.json", scratch.path() / "config.json");
   std::ofstream(scratch.path() / "pytorch_model.bin") << "not really a pickle";
   const std::string message = load_error(scratch.path());
@@ -180,7 +180,7 @@ TEST_CASE("pickle checkpoints are refused with the reason and the way out", "[mo
 
 TEST_CASE("save then load gives identical tensors, sharded and unsharded", "[model_io]") {
   const LlamaModel model = LlamaModel::load(model_dir("tiny-llama2"));
-  ScratchDir scratch("save");
+  TempDir scratch("save");
   SaveOptions sharded;
   sharded.max_shard_bytes = 4 << 20;  // 14 MB of f16 → 4 shards
   model.save(scratch / "sharded", sharded);
@@ -210,7 +210,7 @@ TEST_CASE("save then load gives identical tensors, sharded and unsharded", "[mod
 
 TEST_CASE("a model saved in bf16 reloads within bf16 precision", "[model_io]") {
   const LlamaModel model = LlamaModel::load(model_dir("tiny-llama2"));
-  ScratchDir scratch("bf16");
+  TempDir scratch("bf16");
   model.save(scratch / "bf16", SaveOptions{at::kBFloat16});
   const LlamaModel reloaded = LlamaModel::load(scratch / "bf16");
   CHECK(reloaded.config.storage_dtype == "bfloat16");
@@ -239,7 +239,7 @@ TEST_CASE("per-layer shapes survive save and load through the config extension",
     as_dense(*linear, "test").weight = as_dense(*linear, "test").weight.slice(0, 0, 512).clone();
   as_dense(*layer.down_proj, "test").weight = as_dense(*layer.down_proj, "test").weight.slice(1, 0, 512).clone();
 
-  ScratchDir scratch("pruned");
+  TempDir scratch("pruned");
   model.save(scratch / "pruned");
   const auto config = nlohmann::json::parse(std::ifstream(scratch / "pruned" / "config.json"));
   REQUIRE(config.contains("compactmind_layers"));
@@ -254,14 +254,15 @@ TEST_CASE("per-layer shapes survive save and load through the config extension",
 
 TEST_CASE("a failed save leaves no partial folder and keeps the previous one", "[model_io]") {
   LlamaModel model = LlamaModel::load(model_dir("tiny-gqa"));
-  ScratchDir scratch("atomic");
+  TempDir scratch("atomic");
   model.save(scratch / "out", SaveOptions{at::kBFloat16});
   const auto before = fs::last_write_time(scratch / "out" / "model.safetensors");
 
   model.layers[3].down_proj = std::make_unique<FailingLinear>(*model.layers[3].down_proj);
   SaveOptions small_shards;
   small_shards.max_shard_bytes = 1 << 20;
-  CHECK_THROWS_WITH(model.save(scratch / "out", small_shards), Catch::Contains("cannot store dtype Long"));
+  small_shards.overwrite = true;
+  CHECK_THROWS_WITH(model.save(scratch / "out", small_shards), Catch::Contains("cannot store dtype Short"));
   CHECK_THROWS(model.save(scratch / "fresh", small_shards));
   CHECK_FALSE(fs::exists(scratch / "fresh"));
   // Only the earlier, complete save remains: no temporary sibling is left behind.
@@ -274,12 +275,18 @@ TEST_CASE("a failed save leaves no partial folder and keeps the previous one", "
 
 TEST_CASE("saving refuses to replace a folder that is not a model", "[model_io]") {
   const LlamaModel model = LlamaModel::load(model_dir("tiny-gqa"));
-  ScratchDir scratch("not-a-model");
+  TempDir scratch("not-a-model");
   fs::create_directories(scratch / "notes");
   std::ofstream(scratch / "notes" / "todo.txt") << "keep me";
   CHECK_THROWS_WITH(model.save(scratch / "notes"),
-                    "refusing to replace '" + (scratch / "notes").string() +
-                        "': it exists and is not a model folder (no config.json); choose another output folder");
+                    "cannot save a model to '" + (scratch / "notes").string() +
+                        "': the folder exists and is not empty; choose another folder, or pass --overwrite to "
+                        "replace the model saved there");
+  SaveOptions overwrite;
+  overwrite.overwrite = true;
+  CHECK_THROWS_WITH(model.save(scratch / "notes", overwrite),
+                    "cannot save a model to '" + (scratch / "notes").string() +
+                        "': --overwrite replaces only a model folder, and this one has no config.json");
   CHECK(fs::exists(scratch / "notes" / "todo.txt"));
 }
 
@@ -315,7 +322,7 @@ at::Tensor test_ids() {
 
 TEST_CASE("save then reload gives identical logits", "[model_io][logits]") {
   const at::Tensor ids = test_ids();
-  ScratchDir scratch("logits");
+  TempDir scratch("logits");
   for (const char* name : {"tiny-llama2", "tiny-gqa"}) {
     INFO(name);
     const LlamaModel model = LlamaModel::load(model_dir(name));
@@ -348,7 +355,7 @@ TEST_CASE("a pruned model's logits survive save and reload", "[model_io][logits]
   keep_columns(*layer.down_proj, 600);
   layer.shape = LayerShape{4, 1, 600};
 
-  ScratchDir scratch("pruned-logits");
+  TempDir scratch("pruned-logits");
   model.save(scratch / "pruned", SaveOptions{at::kBFloat16});
   const LlamaModel reloaded = LlamaModel::load(scratch / "pruned");
   CHECK(reloaded.layers[2].shape == LayerShape{4, 1, 600});
@@ -358,7 +365,7 @@ TEST_CASE("a pruned model's logits survive save and reload", "[model_io][logits]
 
 TEST_CASE("tiny-llama2 saved in bf16 predicts like the f16 original", "[model_io][logits]") {
   const LlamaModel model = LlamaModel::load(model_dir("tiny-llama2"));
-  ScratchDir scratch("bf16-logits");
+  TempDir scratch("bf16-logits");
   model.save(scratch / "bf16", SaveOptions{at::kBFloat16});
   const at::Tensor ids = test_ids();
   const at::Tensor logits = model.forward(ids);

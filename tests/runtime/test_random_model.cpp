@@ -4,6 +4,7 @@
 #include "compactmind/safetensors.h"
 
 #include "io_test_support.h"
+#include "support/run_host.h"
 
 #include <catch2/catch.hpp>
 
@@ -11,9 +12,9 @@
 #include <fstream>
 
 using namespace compactmind;
-using compactmind::testing::fixtures_dir;
+using compactmind::test::run_host;
 using compactmind::testing::model_tensors;
-using compactmind::testing::ScratchDir;
+using compactmind::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -29,7 +30,7 @@ nlohmann::json small_shape() {
 
 TEST_CASE("a random model has the shape, N(0, std²) weights and unit norms", "[random_model]") {
   const LlamaConfig config = LlamaConfig::from_json(small_shape(), "shape.json");
-  ScratchDir scratch("random");
+  TempDir scratch("random");
   RandomModelOptions options;
   options.seed = 7;
   options.float_dtype = at::kFloat;
@@ -62,20 +63,18 @@ TEST_CASE("a random model has the shape, N(0, std²) weights and unit norms", "[
 }
 
 TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[random_model]") {
-  ScratchDir scratch("random-cli");
+  TempDir scratch("random-cli");
   nlohmann::json shape = small_shape();
   shape["vocab_size"] = 4096;  // the fixtures' SentencePiece vocabulary
   std::ofstream(scratch / "shape.json") << shape.dump();
   std::ofstream(scratch / "small-vocab.json") << small_shape().dump();
   const fs::path out = scratch / "cli-model";
-  const fs::path tokenizer_dir = fixtures_dir() / "models" / "tiny-llama2";
-  const std::string command = std::string(COMPACTMIND_HOST_BIN) + " tools random-model --shape '" +
-                              (scratch / "shape.json").string() + "' --out '" + out.string() +
-                              "' --seed 3 --dtype bfloat16 --threads 1 --tokenizer-from '" +
-                              tokenizer_dir.string() + "' 2> '" + (scratch / "log.txt").string() + "'";
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::ifstream log_stream(scratch / "log.txt");
-  const std::string log((std::istreambuf_iterator<char>(log_stream)), std::istreambuf_iterator<char>());
+  const fs::path tokenizer_dir = compactmind::test::model_dir("tiny-llama2");
+  const auto written = run_host({"tools", "random-model", "--shape", (scratch / "shape.json").string(), "--out",
+                                 out.string(), "--seed", "3", "--dtype", "bfloat16", "--threads", "1",
+                                 "--tokenizer-from", tokenizer_dir.string()});
+  REQUIRE(written.exit_code == 0);
+  const std::string& log = written.err;
   CHECK_THAT(log, Catch::Contains("threads: 1"));
   // 4096·48 (embed) + 3·(2·48 + 48·(64+32+32) + 64·48 + 3·80·48) + 48 + 4096·48 (lm_head) parameters.
   CHECK_THAT(log, Catch::Contains("455760 parameters, 911520 bytes as bfloat16"));
@@ -90,42 +89,34 @@ TEST_CASE("tools random-model writes a loadable checkpoint with a tokenizer", "[
   const LlamaModel expected = random_llama_model(model.config, 3);
   CHECK(at::equal(model.embed_tokens, expected.embed_tokens.to(at::kBFloat16).to(at::kFloat)));
 
-  const std::string bad = std::string(COMPACTMIND_HOST_BIN) + " tools random-model --shape '" +
-                          (scratch / "shape.json").string() + "' --out '" + (scratch / "x").string() +
-                          "' --dtype int8 2> /dev/null";
-  CHECK(std::system(bad.c_str()) != 0);
+  CHECK(run_host({"tools", "random-model", "--shape", (scratch / "shape.json").string(), "--out",
+                  (scratch / "x").string(), "--dtype", "int8"})
+            .exit_code != 0);
   CHECK_FALSE(fs::exists(scratch / "x"));
 
   // The fixtures' tokenizer has 4096 pieces; this shape only 96 embeddings.
-  const std::string too_small = std::string(COMPACTMIND_HOST_BIN) + " tools random-model --shape '" +
-                                (scratch / "small-vocab.json").string() + "' --out '" + (scratch / "y").string() +
-                                "' --tokenizer-from '" + tokenizer_dir.string() + "' 2> '" +
-                                (scratch / "error.txt").string() + "'";
-  CHECK(std::system(too_small.c_str()) != 0);
-  std::ifstream error_stream(scratch / "error.txt");
-  const std::string error((std::istreambuf_iterator<char>(error_stream)), std::istreambuf_iterator<char>());
+  const auto too_small = run_host({"tools", "random-model", "--shape", (scratch / "small-vocab.json").string(),
+                                   "--out", (scratch / "y").string(), "--tokenizer-from", tokenizer_dir.string()});
+  CHECK(too_small.exit_code != 0);
+  const std::string& error = too_small.err;
   CHECK_THAT(error, Catch::Contains("has 4096 pieces, but '" + (scratch / "small-vocab.json").string() +
                                     "' gives vocab_size 96: use a shape with vocab_size ≥ 4096"));
   CHECK_FALSE(fs::exists(scratch / "y"));
 }
 
 TEST_CASE("a random model with the fixtures' tokenizer can be evaluated", "[random_model]") {
-  ScratchDir scratch("random-eval");
+  TempDir scratch("random-eval");
   nlohmann::json shape = small_shape();
   shape["vocab_size"] = 4096;  // the fixtures' SentencePiece vocabulary
   std::ofstream(scratch / "shape.json") << shape.dump();
   const fs::path out = scratch / "model";
-  const std::string host = COMPACTMIND_HOST_BIN;
-  const std::string write = host + " tools random-model --shape '" + (scratch / "shape.json").string() + "' --out '" +
-                            out.string() + "' --threads 1 --tokenizer-from '" +
-                            (fixtures_dir() / "models" / "tiny-llama2").string() + "' 2> /dev/null";
-  REQUIRE(std::system(write.c_str()) == 0);
-  const fs::path result = scratch / "eval.json";
-  const std::string eval = host + " eval --model '" + out.string() + "' --data '" +
-                           (fixtures_dir() / "data" / "wikitext-2" / "test.txt").string() +
-                           "' --seqlen 64 --max-windows 2 --threads 1 --json > '" + result.string() + "' 2> /dev/null";
-  REQUIRE(std::system(eval.c_str()) == 0);
-  const auto report = nlohmann::json::parse(std::ifstream(result));
+  REQUIRE(run_host({"tools", "random-model", "--shape", (scratch / "shape.json").string(), "--out", out.string(),
+                    "--threads", "1", "--tokenizer-from", compactmind::test::model_dir("tiny-llama2").string()})
+              .exit_code == 0);
+  const auto evaluated = run_host({"eval", "--model", out.string(), "--data", compactmind::test::wikitext("test.txt").string(),
+                                   "--seqlen", "64", "--max-windows", "2", "--threads", "1", "--json"});
+  REQUIRE(evaluated.exit_code == 0);
+  const auto report = nlohmann::json::parse(evaluated.out);
   // Weights of std 0.02 on 48 dims give near-zero logits: a near-uniform guess over 4096 tokens.
   CHECK(report["ppl"].get<double>() == Approx(4096).epsilon(0.1));
   CHECK(report["windows"] == 2);

@@ -8,8 +8,8 @@
 #include <fstream>
 
 using namespace compactmind;
-using compactmind::testing::fixtures_dir;
-using compactmind::testing::ScratchDir;
+using compactmind::test::fixtures_dir;
+using compactmind::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -41,7 +41,7 @@ std::string tensor_prefix(const std::string& tensor, const fs::path& file) {
 }  // namespace
 
 TEST_CASE("a file too short for the header length", "[safetensors]") {
-  ScratchDir scratch("st-short");
+  TempDir scratch("st-short");
   const fs::path file = scratch / "model.safetensors";
   std::ofstream(file) << "abc";
   CHECK(open_error(file) ==
@@ -49,7 +49,7 @@ TEST_CASE("a file too short for the header length", "[safetensors]") {
 }
 
 TEST_CASE("a header length past the end of the file", "[safetensors]") {
-  ScratchDir scratch("st-past-end");
+  TempDir scratch("st-past-end");
   const auto file = write_raw(scratch / "model.safetensors", "{}", 0, 4000);
   CHECK(open_error(file) == "safetensors file '" + file.string() +
                                 "': the header length 4000 reaches past the end of the file (10 bytes): the file "
@@ -57,7 +57,7 @@ TEST_CASE("a header length past the end of the file", "[safetensors]") {
 }
 
 TEST_CASE("a header length over the bound", "[safetensors]") {
-  ScratchDir scratch("st-bound");
+  TempDir scratch("st-bound");
   const auto file = write_raw(scratch / "model.safetensors", "{}", 0, int64_t(1) << 40);
   CHECK(open_error(file) == "safetensors file '" + file.string() +
                                 "': the header length 1099511627776 exceeds the limit of 100000000 bytes: not a "
@@ -65,7 +65,7 @@ TEST_CASE("a header length over the bound", "[safetensors]") {
 }
 
 TEST_CASE("a header that is not JSON, or not an object", "[safetensors]") {
-  ScratchDir scratch("st-json");
+  TempDir scratch("st-json");
   const auto broken = write_raw(scratch / "broken.safetensors", "{\"w\": {\"dtype\": ", 0);
   CHECK_THAT(open_error(broken),
              Catch::StartsWith("safetensors file '" + broken.string() + "': the header is not valid JSON ("));
@@ -74,20 +74,20 @@ TEST_CASE("a header that is not JSON, or not an object", "[safetensors]") {
 }
 
 TEST_CASE("unknown and unsupported dtypes", "[safetensors]") {
-  ScratchDir scratch("st-dtype");
+  TempDir scratch("st-dtype");
   const auto unknown = write_raw(scratch / "unknown.safetensors",
                                  R"({"w": {"dtype": "Q4_K", "shape": [2], "data_offsets": [0, 2]}})", 2);
   CHECK(open_error(unknown) == tensor_prefix("w", unknown) + "dtype 'Q4_K' is not a safetensors dtype");
   const auto f64 = write_raw(scratch / "f64.safetensors",
                              R"({"w": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}})", 16);
   CHECK(open_error(f64) ==
-        tensor_prefix("w", f64) + "dtype F64 is not supported (CompactMind reads F32, F16, BF16, I8, I32)");
+        tensor_prefix("w", f64) + "dtype F64 is not supported (CompactMind reads F32, F16, BF16, I8, I32, I64)");
   const auto missing = write_raw(scratch / "missing.safetensors", R"({"w": {"shape": [2], "data_offsets": [0, 8]}})", 8);
   CHECK(open_error(missing) == tensor_prefix("w", missing) + "the header gives no \"dtype\" string");
 }
 
 TEST_CASE("shape × dtype size differs from the byte range", "[safetensors]") {
-  ScratchDir scratch("st-size");
+  TempDir scratch("st-size");
   const auto file = write_raw(
       scratch / "model-00002-of-00003.safetensors",
       R"({"model.layers.3.mlp.up_proj.weight": {"dtype": "F16", "shape": [768, 256], "data_offsets": [0, 131072]}})",
@@ -106,7 +106,7 @@ TEST_CASE("shape × dtype size differs from the byte range", "[safetensors]") {
 }
 
 TEST_CASE("data offsets outside the data section, reversed or malformed", "[safetensors]") {
-  ScratchDir scratch("st-offsets");
+  TempDir scratch("st-offsets");
   const auto past = write_raw(scratch / "past.safetensors",
                               R"({"w": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]}})", 16);
   CHECK(open_error(past) == tensor_prefix("w", past) +
@@ -122,7 +122,7 @@ TEST_CASE("data offsets outside the data section, reversed or malformed", "[safe
 }
 
 TEST_CASE("overlapping byte ranges", "[safetensors]") {
-  ScratchDir scratch("st-overlap");
+  TempDir scratch("st-overlap");
   const auto file = write_raw(scratch / "model.safetensors",
                               R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
                                   "b": {"dtype": "F16", "shape": [4], "data_offsets": [12, 20]}})",
@@ -131,7 +131,7 @@ TEST_CASE("overlapping byte ranges", "[safetensors]") {
 }
 
 TEST_CASE("__metadata__ is allowed when it is an object of strings", "[safetensors]") {
-  ScratchDir scratch("st-metadata");
+  TempDir scratch("st-metadata");
   const auto good = write_raw(scratch / "good.safetensors",
                               R"({"__metadata__": {"format": "pt"},
                                   "w": {"dtype": "I32", "shape": [2, 2], "data_offsets": [0, 16]}})",
@@ -145,7 +145,7 @@ TEST_CASE("__metadata__ is allowed when it is an object of strings", "[safetenso
 }
 
 TEST_CASE("shard index errors name the index and the tensor", "[safetensors]") {
-  ScratchDir scratch("st-index");
+  TempDir scratch("st-index");
   write_safetensors_file(scratch / "shard-a.safetensors", {safetensors_entry("a", at::ones({3}), at::kFloat)});
   const fs::path index = scratch / "model.safetensors.index.json";
   auto write_index = [&](const std::string& text) {
@@ -171,7 +171,7 @@ TEST_CASE("shard index errors name the index and the tensor", "[safetensors]") {
 }
 
 TEST_CASE("a folder without safetensors, or with only a pickle", "[safetensors]") {
-  ScratchDir scratch("st-empty");
+  TempDir scratch("st-empty");
   CHECK(open_error(scratch.path()) == "model folder '" + scratch.path().string() +
                                           "' holds neither model.safetensors nor model.safetensors.index.json");
   std::ofstream(scratch / "pytorch_model.bin") << "pickle";
@@ -184,7 +184,7 @@ TEST_CASE("a folder without safetensors, or with only a pickle", "[safetensors]"
 }
 
 TEST_CASE("every supported dtype round-trips through the writer, data 8-byte aligned", "[safetensors]") {
-  ScratchDir scratch("st-roundtrip");
+  TempDir scratch("st-roundtrip");
   const at::Tensor values = at::arange(-6, 6, at::kFloat).reshape({3, 4}) * 0.75;
   std::vector<SafetensorsEntry> entries;
   for (auto dtype : {at::kFloat, at::kHalf, at::kBFloat16})
@@ -219,14 +219,14 @@ TEST_CASE("every supported dtype round-trips through the writer, data 8-byte ali
   loaded.add_(1.0);
   CHECK(at::equal(reader.view("float_Float"), values));
   CHECK_THROWS_WITH(reader.info("nope"), "checkpoint '" + file.string() + "' has no tensor 'nope'");
-  CHECK_THROWS_WITH(write_safetensors_file(scratch / "long.safetensors",
-                                           {safetensors_entry("l", at::zeros({2}, at::kLong), at::kLong)}),
-                    "cannot store dtype Long in safetensors (CompactMind writes F32, F16, BF16, I8, I32)");
-  CHECK_FALSE(fs::exists(scratch / "long.safetensors"));
+  CHECK_THROWS_WITH(write_safetensors_file(scratch / "short.safetensors",
+                                           {safetensors_entry("s", at::zeros({2}, at::kShort), at::kShort)}),
+                    "cannot store dtype Short in safetensors (CompactMind writes F32, F16, BF16, I8, I32, I64)");
+  CHECK_FALSE(fs::exists(scratch / "short.safetensors"));
 }
 
 TEST_CASE("sharded writing produces shards and an index the reader follows", "[safetensors]") {
-  ScratchDir scratch("st-shards");
+  TempDir scratch("st-shards");
   std::vector<SafetensorsEntry> entries;
   for (int i = 0; i < 5; ++i)
     entries.push_back(safetensors_entry("t" + std::to_string(i), at::full({256}, float(i)), at::kFloat));
@@ -240,7 +240,7 @@ TEST_CASE("sharded writing produces shards and an index the reader follows", "[s
   CHECK(reader.files().size() == 3);
   for (int i = 0; i < 5; ++i) CHECK(at::equal(reader.view("t" + std::to_string(i)), at::full({256}, float(i))));
 
-  ScratchDir single("st-single");
+  TempDir single("st-single");
   CHECK(write_safetensors_checkpoint(single.path(), entries, 1 << 20) == std::vector<std::string>{"model.safetensors"});
 }
 

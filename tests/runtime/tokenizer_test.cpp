@@ -35,7 +35,7 @@ TEST_CASE("tokenizing test.txt gives the reference ids", "[runtime][tokenizer]")
   CHECK(tokenizer.eos_id() == 2);
   CHECK(tokenizer.vocab_size() == 4096);
 
-  const TokenStream stream = tokenize_file(tokenizer, test::test_text());
+  const TokenStream stream = tokenize_file(tokenizer, test::wikitext("test.txt"));
   const auto& tokens = test::reference_json()["tokens"];
   REQUIRE(stream.ids.numel() == tokens["test_count"].get<int64_t>());
   const auto first64 = tokens["test_first64"].get<std::vector<int64_t>>();
@@ -51,7 +51,7 @@ TEST_CASE("tokenizing test.txt gives the reference ids", "[runtime][tokenizer]")
   }
   CHECK(sha256_hex(bytes.data(), bytes.size()) == tokens["test_sha256_int32le"].get<std::string>());
   CHECK(stream.bos);
-  CHECK(stream.sha256 == sha256_hex_of_file(test::test_text()));
+  CHECK(stream.sha256 == sha256_hex_of_file(test::wikitext("test.txt")));
 }
 
 TEST_CASE("encode and decode round-trip, BOS only where asked", "[runtime][tokenizer]") {

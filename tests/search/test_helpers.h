@@ -1,7 +1,8 @@
-// Shared fixtures of the search tests: declared spaces as plugins would ship them, temp folders.
+// Shared fixtures of the search tests: declared spaces as plugins would ship them (temp folders:
+// tests/support).
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 #include "compactmind/search/pipeline_space.h"
 
 #include <atomic>
@@ -36,26 +37,5 @@ inline std::vector<PluginEntry> builtin_like_plugins() {
       {"dump_stats", PluginKind::kOther, space_of(R"({"parameters": []})")},
   };
 }
-
-// A fresh folder per test under the system temp dir, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("cm_search_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
-             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace compactmind::search::testing

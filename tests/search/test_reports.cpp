@@ -2,6 +2,7 @@
 #include "compactmind/search/report_writer.h"
 #include "compactmind/search/svg_chart.h"
 #include "test_helpers.h"
+#include "support/temp_dir.h"
 
 #include <catch2/catch.hpp>
 
@@ -10,8 +11,9 @@
 #include <regex>
 #include <sstream>
 
+using namespace compactmind;
 using namespace compactmind::search;
-using compactmind::search::testing::TempDir;
+using compactmind::test::TempDir;
 
 namespace {
 
@@ -130,7 +132,7 @@ TEST_CASE("SVG pictures plot the trials, the best-so-far line and the front", "[
 }
 
 TEST_CASE("write_report writes the five files; HTML embeds the pictures and the table", "[search][report]") {
-  TempDir dir;
+  TempDir dir("search");
   ReportInput input;
   input.study_name = "demo <&>";
   input.trials = sample_trials();

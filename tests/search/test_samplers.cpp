@@ -11,6 +11,7 @@
 #include <cmath>
 #include <set>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::builtin_like_plugins;
 using compactmind::search::testing::space_of;

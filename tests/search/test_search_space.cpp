@@ -7,6 +7,7 @@
 
 #include <set>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::builtin_like_plugins;
 using compactmind::search::testing::space_of;

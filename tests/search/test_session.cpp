@@ -1,13 +1,15 @@
 #include "compactmind/search/search_session.h"
 #include "test_helpers.h"
+#include "support/temp_dir.h"
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::builtin_like_plugins;
-using compactmind::search::testing::TempDir;
+using compactmind::test::TempDir;
 
 namespace {
 
@@ -71,7 +73,7 @@ TEST_CASE("a search session adds the size constraint and summarises the study", 
 }
 
 TEST_CASE("a search session resumes only with the options its study was run with", "[search][session]") {
-  TempDir dir;
+  TempDir dir("search");
   auto settings = settings_with(4);
   settings.storage = dir.file("study.db");
   settings.n_trials = 5;

@@ -3,6 +3,7 @@
 #include "compactmind/search/study.h"
 #include "compactmind/search/study_storage.h"
 #include "test_helpers.h"
+#include "support/temp_dir.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,9 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::builtin_like_plugins;
-using compactmind::search::testing::TempDir;
+using compactmind::test::TempDir;
 
 namespace {
 
@@ -135,7 +137,7 @@ TEST_CASE("a study prunes trials whose intermediate values are worse than the me
 }
 
 TEST_CASE("study storage round-trips every field of a trial", "[search][storage]") {
-  TempDir dir;
+  TempDir dir("search");
   StudyStorage storage(dir.file("study.db"));
   storage.create_study({"s", {"ppl", "size_ratio"}, "0123456789abcdef", {{"d", 1}}, {{"seed", 3}}, ""});
   Trial trial;
@@ -183,7 +185,7 @@ TEST_CASE("study storage round-trips every field of a trial", "[search][storage]
 }
 
 TEST_CASE("resume redoes a trial left running and ends with exactly N trials", "[search][storage][resume]") {
-  TempDir dir;
+  TempDir dir("search");
   const auto space = pipelines();
   const std::string path = dir.file("study.db");
   std::vector<nlohmann::json> uninterrupted;
@@ -225,7 +227,7 @@ TEST_CASE("resume redoes a trial left running and ends with exactly N trials", "
 }
 
 TEST_CASE("a study killed by SIGKILL mid-trial resumes to exactly N trials", "[search][storage][resume]") {
-  TempDir dir;
+  TempDir dir("search");
   const auto space = pipelines();
   const std::string path = dir.file("study.db");
   const pid_t child = fork();
@@ -259,7 +261,7 @@ TEST_CASE("a study killed by SIGKILL mid-trial resumes to exactly N trials", "[s
 }
 
 TEST_CASE("two studies never mix in one study file", "[search][storage][resume]") {
-  TempDir dir;
+  TempDir dir("search");
   const std::string path = dir.file("study.db");
   const auto space = pipelines();
   {

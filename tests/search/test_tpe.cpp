@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::space_of;
 

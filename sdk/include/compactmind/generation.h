@@ -10,7 +10,7 @@ namespace compactmind {
 
 struct GenerationOptions {
   int64_t max_new_tokens = 32;
-  bool stop_at_eos = true;  // stop after the model's EOS (config.eos_token_id) is produced
+  bool stop_at_eos = true;  // stop after an EOS of the model (config.is_eos) is produced
 };
 
 // Returns the prompt followed by the generated ids (as transformers' generate). `prompt_ids` must

@@ -1,7 +1,8 @@
 // Linear layers of the LLaMA model: y = x · Wᵀ (LLaMA linears have no bias).
 // A layer is polymorphic so that compression methods can swap representations in place:
-// DenseLinear (float weights, trainable), the SDK's Int8Linear (W8A8, int8_linear.h), or a plugin's
-// own (e.g. a LoRA wrapper during fine-tuning).
+// DenseLinear (float weights, trainable), the SDK's Int8Linear (W8A8, int8_linear.h) and PackedLinear
+// (weight-only int2/3/4/8, packed_linear.h), or a plugin's own (e.g. a LoRA wrapper during
+// fine-tuning). A layer that must survive save/load also needs a LinearFormat (linear_format.h).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -21,10 +22,14 @@ class Linear {
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
   // Tensors as written to a checkpoint, keyed by suffix after the layer name ("weight",
-  // "weight_scale", ...). The saver converts float tensors to the requested storage dtype.
+  // "weight_scale", ...). The saver converts float tensors to the requested storage dtype, except
+  // quantization scales (a suffix ending in "_scale"), which keep their own dtype; integer tensors
+  // are written as they are. The tensors may alias the layer's own (they are read, not kept).
   virtual std::vector<std::pair<std::string, at::Tensor>> state() const = 0;
-  // Bytes the layer takes in a checkpoint when float tensors are stored as `float_dtype`.
+  // Bytes the layer takes in a checkpoint when float tensors are stored as `float_dtype`: exactly
+  // the bytes of state()'s tensors as the saver writes them (the size objective of the search).
   virtual int64_t stored_bytes(at::ScalarType float_dtype) const = 0;
+  // A deep copy sharing no storage with this layer (trials of a search modify their copies).
   virtual std::unique_ptr<Linear> clone() const = 0;
   // Short name of the representation: "dense", "w8a8", ...
   virtual std::string kind() const = 0;

@@ -3,6 +3,8 @@
 // per-layer extension for structurally pruned models (docs/model-format.md).
 #pragma once
 
+#include "compactmind/rope_scaling.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -35,9 +37,12 @@ struct LlamaConfig {
   int64_t max_position_embeddings = 2048;
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
+  RopeScaling rope_scaling;         // "default" when config.json asks for none
+  int64_t sliding_window = 0;       // Mistral's attention window; 0: none (every earlier position seen)
   bool tie_word_embeddings = false;
   int64_t bos_token_id = 1;
-  int64_t eos_token_id = 2;
+  int64_t eos_token_id = 2;               // the first of eos_token_ids
+  std::vector<int64_t> eos_token_ids{2};  // every id that ends generation (Llama-3 lists several)
   std::string storage_dtype = "float16";  // "float32" | "float16" | "bfloat16" as in the checkpoint
   std::vector<LayerShape> layers;         // one per decoder layer, always filled
   nlohmann::json source;                  // the parsed config.json, so unknown keys survive a save
@@ -48,6 +53,8 @@ struct LlamaConfig {
   // Standard HF form; per-layer dims written under "compactmind_layers" only when non-uniform.
   nlohmann::json to_json() const;
   bool is_uniform() const;
+  // Whether generation ends at `token` (eos_token_id, or any entry of a listed eos_token_id).
+  bool is_eos(int64_t token) const;
 };
 
 }  // namespace compactmind

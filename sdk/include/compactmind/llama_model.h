@@ -57,6 +57,7 @@ struct LoadOptions {
 struct SaveOptions {
   at::ScalarType float_dtype = at::kHalf;  // dtype of float tensors in the checkpoint
   int64_t max_shard_bytes = int64_t(2) << 30;
+  bool overwrite = false;  // replace a model folder already there (save_target.h: never anything else)
 };
 
 class LlamaModel {
@@ -72,7 +73,8 @@ class LlamaModel {
   // Loads a Hugging Face checkpoint folder (config.json + safetensors, sharded or not), weights
   // upcast to float32. Every validation error names the file and the tensor.
   static LlamaModel load(const std::filesystem::path& dir, const LoadOptions& options = {});
-  // Writes safetensors shards + config + tokenizer files atomically (temporary folder, then rename).
+  // Writes safetensors shards + config + tokenizer files atomically (temporary folder, then rename),
+  // to a folder check_save_target(dir, options.overwrite, source_dir) accepts (save_target.h).
   void save(const std::filesystem::path& dir, const SaveOptions& options = {}) const;
   LlamaModel clone() const;  // deep copy of every tensor
   void to(at::Device device);
@@ -80,9 +82,19 @@ class LlamaModel {
   // ids [batch, seq] int64 → logits [batch, seq, vocab] float32 (or hidden states, see options).
   at::Tensor forward(const at::Tensor& ids, const ForwardOptions& options = {}) const;
 
+  // The pieces of forward, for layer-by-layer calibration (sequential_calibration.h): the token
+  // embeddings [batch, seq, hidden] of `ids`, and decoder layer `index` applied to hidden states
+  // [batch, seq, hidden] at positions 0..seq-1 (observer honoured; no cache).
+  at::Tensor embed(const at::Tensor& ids) const;
+  at::Tensor forward_layer(size_t index, const at::Tensor& hidden, const ForwardOptions& options = {}) const;
+
   // Every linear with its HF module name, decoder layers in order then lm_head (if untied).
   std::vector<std::pair<std::string, Linear*>> named_linears();
   std::vector<std::pair<std::string, const Linear*>> named_linears() const;
+
+  // The same, as the owning slots, so a method can swap a layer's representation:
+  // `*slot = std::make_unique<MyLinear>(...)` (linear_slots.cpp).
+  std::vector<std::pair<std::string, std::unique_ptr<Linear>*>> named_linear_slots();
 
   int64_t parameter_count() const;
   // Bytes of every tensor as the model would be saved with `float_dtype` (the size objective).

@@ -6,7 +6,7 @@
 #include "compactmind/llama_model.h"
 #include "compactmind/method_context.h"
 #include "compactmind/param_space.h"
-#include "compactmind/plugin_abi.h"
+#include "compactmind/contract/plugin_abi.h"
 #include "compactmind/version.h"
 
 #include <exception>
@@ -36,28 +36,16 @@ cm_status guarded(Body&& body) noexcept {
     return error_status("unknown exception (not derived from std::exception)");
   }
 }
-// The space JSON built by `build`, or {"error": "<message>"} when it throws: the host then rejects
-// the plugin quoting the message instead of a bare "no space" (docs/abi.md).
-template <typename Build>
-std::string space_json_or_error(Build&& build) noexcept {
-  try {
-    return build();
-  } catch (const std::exception& error) {
-    // replace: a what() that is not valid UTF-8 must not make dump() throw here.
-    return nlohmann::json{{"error", error.what()}}.dump(-1, ' ', false,
-                                                        nlohmann::json::error_handler_t::replace);
-  } catch (...) {
-    return R"({"error":"unknown exception while declaring the space"})";
-  }
-}
 }  // namespace plugin_detail
 
 }  // namespace compactmind
 
 // COMPACTMIND_PLUGIN(MethodClass, "name", "version", CM_KIND_..., "description", space_expr)
-// space_expr: an expression of type compactmind::SpaceBuilder, evaluated once when the host asks for
-// the descriptor. If it throws (or fails validation), space_json is {"error": "<message>"} and the
-// host rejects the plugin with that message.
+// name, version and description must be string literals: the descriptor is constexpr, constant data
+// the host reads without running any of the plugin's (or the SDK's) code. space_expr, an expression
+// of type compactmind::SpaceBuilder, is evaluated once, when the host first calls get_space_json
+// (after its ABI and fingerprint checks); if it throws or fails validation, get_space_json returns a
+// failure status with the message and the host rejects the plugin quoting it.
 #define COMPACTMIND_PLUGIN(MethodClass, kName, kVersion, kKind, kDescription, space_expr)           \
   namespace {                                                                                     \
   cm_status cm_plugin_create(cm_method** out) {                                                    \
@@ -74,27 +62,30 @@ std::string space_json_or_error(Build&& build) noexcept {
           *reinterpret_cast<::compactmind::MethodContext*>(context));                             \
     });                                                                                           \
   }                                                                                               \
-  const char* cm_plugin_space_json() noexcept {                                                   \
-    static const std::string text = ::compactmind::plugin_detail::space_json_or_error(            \
-        [] { return ::compactmind::SpaceBuilder(space_expr).to_json(); });                        \
-    return text.c_str();                                                                          \
+  cm_status cm_plugin_get_space_json(const char** out_json) {                                     \
+    return ::compactmind::plugin_detail::guarded([&] {                                            \
+      /* A throwing initialiser leaves the static unset, so a later call tries again. */          \
+      static const std::string text = ::compactmind::SpaceBuilder(space_expr).to_json();          \
+      *out_json = text.c_str();                                                                   \
+    });                                                                                           \
   }                                                                                               \
+  constexpr cm_plugin_descriptor kCmPluginDescriptor = {                                          \
+      CM_ABI_VERSION,                                                                             \
+      static_cast<uint32_t>(sizeof(cm_plugin_descriptor)),                                        \
+      kName,                                                                                      \
+      kVersion,                                                                                   \
+      kKind,                                                                                      \
+      kDescription,                                                                               \
+      COMPACTMIND_SDK_VERSION,                                                                    \
+      COMPACTMIND_TORCH_VERSION,                                                                  \
+      _GLIBCXX_USE_CXX11_ABI,                                                                     \
+      nullptr,                                                                                    \
+      &cm_plugin_create,                                                                          \
+      &cm_plugin_destroy,                                                                         \
+      &cm_plugin_apply,                                                                           \
+      &cm_plugin_get_space_json};                                                                 \
   }                                                                                               \
   extern "C" __attribute__((visibility("default"))) const cm_plugin_descriptor*                   \
   cm_plugin_get_descriptor(void) noexcept {                                                       \
-    static const cm_plugin_descriptor descriptor = {                                              \
-        CM_ABI_VERSION,                                                                           \
-        static_cast<uint32_t>(sizeof(cm_plugin_descriptor)),                                      \
-        kName,                                                                                    \
-        kVersion,                                                                                 \
-        kKind,                                                                                    \
-        kDescription,                                                                             \
-        COMPACTMIND_SDK_VERSION,                                                                  \
-        COMPACTMIND_TORCH_VERSION,                                                                \
-        _GLIBCXX_USE_CXX11_ABI,                                                                   \
-        cm_plugin_space_json(),                                                                   \
-        &cm_plugin_create,                                                                        \
-        &cm_plugin_destroy,                                                                       \
-        &cm_plugin_apply};                                                                        \
-    return &descriptor;                                                                           \
+    return &kCmPluginDescriptor;                                                                  \
   }

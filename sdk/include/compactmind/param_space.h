@@ -19,22 +19,25 @@ namespace compactmind {
 
 class SpaceBuilder {
  public:
-  SpaceBuilder& add_float(const std::string& name, double low, double high, double default_value,
-                          bool log_scale = false, double step = 0.0);
-  SpaceBuilder& add_int(const std::string& name, int64_t low, int64_t high, int64_t default_value,
-                        int64_t step = 1, bool log_scale = false);
+  // Continuous floats and every-integer ints; .log_scale() and .step() change that.
+  SpaceBuilder& add_float(const std::string& name, double low, double high, double default_value);
+  SpaceBuilder& add_int(const std::string& name, int64_t low, int64_t high, int64_t default_value);
   SpaceBuilder& add_categorical(const std::string& name, const std::vector<std::string>& choices,
                                 const std::string& default_value);
   SpaceBuilder& add_bool(const std::string& name, bool default_value);
-  // Modifiers of the parameter added last.
+  // Modifiers of the parameter added last (named, so a call reads the same for floats and ints).
+  SpaceBuilder& log_scale();  // sample on a log scale (float or int; needs low > 0)
+  SpaceBuilder& step(double step);  // only low + k·step (float or int; an int's step must be an integer)
   SpaceBuilder& when(const std::string& parameter, const nlohmann::json& equals);
   SpaceBuilder& fixed();  // not tuned by the search
-  // Validates (unique names, low ≤ default ≤ high, default among choices, log needs low > 0,
-  // conditions name an earlier parameter) and throws std::invalid_argument naming the parameter.
+  // Validates with the host's own validator (compactmind/contract/parameter_space.h: unique names,
+  // low ≤ default ≤ high, default among choices, log needs low > 0, positive steps, conditions on an
+  // earlier parameter's legal value) and throws std::invalid_argument naming the parameter.
   std::string to_json() const;
 
  private:
   nlohmann::json& last(const char* modifier);
+  nlohmann::json& last_numeric(const char* modifier);
   nlohmann::json parameters_ = nlohmann::json::array();
 };
 

@@ -17,6 +17,7 @@ struct RandomModelOptions {
   at::ScalarType float_dtype = at::kHalf;  // storage dtype of the written checkpoint
   std::filesystem::path tokenizer_from;    // when set, tokenizer files are copied from this folder
   int64_t max_shard_bytes = int64_t(2) << 30;
+  bool overwrite = false;  // replace a model folder already at out_dir (save_target.h)
 };
 
 // Linear and embedding weights ~ N(0, weight_std²), RMSNorm weights 1 (as transformers initialises

@@ -20,6 +20,10 @@ struct TokenStream {
   bool bos = true;              // whether one BOS was prepended
 };
 
+// The whole file; throws std::runtime_error naming it when it is not a regular file (a FIFO or
+// /dev/zero would block or never end) or not valid UTF-8 (with the offset of the first bad byte).
+std::string read_text_file(const std::filesystem::path& text_file);
+
 TokenStream tokenize_file(const Tokenizer& tokenizer, const std::filesystem::path& text_file,
                           bool prepend_bos = true);
 

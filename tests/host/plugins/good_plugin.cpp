@@ -31,7 +31,7 @@ class ScaleNorm final : public compactmind::Method {
 COMPACTMIND_PLUGIN(ScaleNorm, CM_TEST_PLUGIN_NAME, "1.2.0", CM_KIND_OTHER,
                    "Test plugin: scales the final norm weight",
                    compactmind::SpaceBuilder()
-                       .add_float("scale", 0.1, 10.0, 2.0, /*log_scale=*/true)
+                       .add_float("scale", 0.1, 10.0, 2.0).log_scale()
                        .add_int("repeat", 1, 4, 1)
                        .add_categorical("mode", {"multiply", "add"}, "multiply")
                        .add_bool("fail", false)

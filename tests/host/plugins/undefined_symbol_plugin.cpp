@@ -1,6 +1,6 @@
 // A plugin calling a function its SDK does not have, as one built against a newer SDK would: the
 // loader (RTLD_NOW) refuses it and the host names the missing function.
-#include "compactmind/plugin_abi.h"
+#include "compactmind/contract/plugin_abi.h"
 
 namespace compactmind {
 int function_from_a_newer_sdk();  // declared, defined nowhere

@@ -3,8 +3,9 @@
 // docs/abi.md. Torch-free on purpose: the model and context are only passed through as opaque handles.
 #pragma once
 
-#include "compactmind/plugin_abi.h"
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
+#include "compactmind/contract/plugin_abi.h"
+#include "compactmind/contract/plugin_kind.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,14 +26,14 @@ namespace compactmind::host {
 struct PluginInfo {
   std::string name;
   std::string version;
-  cm_plugin_kind kind = CM_KIND_OTHER;
+  PluginKind kind = PluginKind::kOther;
   std::string description;
   std::filesystem::path file;
   std::string sdk_version;
   std::string torch_version;
   int cxx11_abi = 0;
   std::string space_json;          // as declared
-  search::ParameterSpace space;    // parsed and validated
+  ParameterSpace space;            // parsed and validated
   const cm_plugin_descriptor* descriptor = nullptr;
 };
 
@@ -42,9 +43,6 @@ struct PluginRejection {
   std::string message;
   std::string plugin_name;  // when its descriptor could be read, else empty
 };
-
-// "pruning", "quantization", "retraining", "other".
-std::string kind_name(cm_plugin_kind kind);
 
 // ---- discovery (plugin_discovery.cpp) ----
 

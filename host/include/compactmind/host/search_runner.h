@@ -30,11 +30,13 @@ struct SearchOptions {
   std::string storage;                 // SQLite study file; empty = in memory
   bool resume = false;
   std::string save_best;
+  bool overwrite = false;              // --save-best may replace a model folder (save_target.h)
   std::string report_dir;
   bool json = false;
 };
 
-// Runs the search; returns the summary that `--json` prints (best trial, counts, final evaluation).
+// Runs the search; returns the summary that `--json` prints (best trial, counts, final evaluation;
+// "report_error" when the report could not be written, the caller's to report as a failure).
 // Progress goes to stderr. Throws std::runtime_error / std::invalid_argument for bad options.
 nlohmann::json run_search(SearchOptions options);
 

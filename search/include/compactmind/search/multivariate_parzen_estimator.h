@@ -11,7 +11,7 @@
 //     uniform for the prior kernel).
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 #include "compactmind/search/parzen_domain.h"
 
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 // the range; a discrete value gets the kernel's mass on its cell [v - step/2, v + step/2].
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 
 #include <nlohmann/json.hpp>
 

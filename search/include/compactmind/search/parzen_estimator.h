@@ -12,7 +12,7 @@
 // Mixture weights: the given observation weights with prior_weight appended, normalised.
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 #include "compactmind/search/parzen_domain.h"
 
 #include <nlohmann/json.hpp>

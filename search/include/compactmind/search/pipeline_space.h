@@ -12,7 +12,8 @@
 // space. A point becomes a pipeline [{"method": NAME, ...params}] — the form of hand-written files.
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
+#include "compactmind/contract/plugin_kind.h"
 #include "compactmind/search/search_space.h"
 
 #include <nlohmann/json.hpp>
@@ -21,10 +22,6 @@
 #include <vector>
 
 namespace compactmind::search {
-
-enum class PluginKind { kPruning, kQuantization, kRetraining, kOther };
-std::string to_string(PluginKind kind);
-PluginKind parse_plugin_kind(const std::string& text);  // throws std::invalid_argument
 
 struct PluginEntry {
   std::string name;

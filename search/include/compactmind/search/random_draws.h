@@ -2,7 +2,7 @@
 // implementation-defined, so a study sampled with libstdc++ would differ under libc++; these are not.
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 // a dimension's condition only ever names dimensions before it.
 #pragma once
 
-#include "compactmind/search/parameter_space.h"
+#include "compactmind/contract/parameter_space.h"
 
 #include <nlohmann/json.hpp>
 

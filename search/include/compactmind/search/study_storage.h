@@ -5,13 +5,15 @@
 // A trial row is inserted as 'running' when the trial starts and rewritten in one transaction when it
 // ends. Journal: SQLite's default rollback journal with synchronous=FULL, so a study is one file once
 // closed and a committed trial survives SIGKILL or power loss (WAL would leave -wal/-shm side files
-// that must travel with the study).
+// that must travel with the study). A StudyStorage holds an exclusive lock on the file for its life
+// (a second writer process is refused), and refuses a SQLite database with tables not its own.
 #pragma once
 
 #include "compactmind/search/trial.h"
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +33,8 @@ struct StudyRecord {
 
 class StudyStorage {
  public:
-  // Opens or creates `path`; throws std::runtime_error naming the file.
+  // Opens or creates `path`; throws std::runtime_error naming the file, also when another process
+  // holds it open or it is another application's database (left byte for byte as it was).
   explicit StudyStorage(std::string path);
   ~StudyStorage();
   StudyStorage(const StudyStorage&) = delete;
@@ -51,6 +54,7 @@ class StudyStorage {
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::shared_ptr<class StudyFileLock> lock_;  // held while this process has the file open (study_file_lock.h)
 };
 
 }  // namespace compactmind::search

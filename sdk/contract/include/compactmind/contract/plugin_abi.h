@@ -1,9 +1,10 @@
 /* CompactMind plugin ABI — the one plain-C contract between the host and a plugin library.
  *
  * A plugin library exports exactly one symbol, `cm_plugin_get_descriptor`, returning a pointer to a
- * static descriptor. The host reads `abi_version` and `struct_size` before anything else, then the
- * build fingerprint (LibTorch version, C++ ABI); only when those match does it call the function
- * pointers, whose opaque handles are the SDK's C++ objects. Rules: docs/abi.md.
+ * descriptor that is constant data (no code runs to make it). The host reads `abi_version` and
+ * `struct_size` before anything else, then the build fingerprint (SDK series, LibTorch version, C++
+ * ABI); only when those match does it call any function pointer — the space (get_space_json) first,
+ * then the factory — whose opaque handles are the SDK's C++ objects. Rules: docs/abi.md.
  * Strings are UTF-8, NUL-terminated, owned by the plugin and valid for the life of the process. */
 #ifndef COMPACTMIND_PLUGIN_ABI_H
 #define COMPACTMIND_PLUGIN_ABI_H
@@ -15,8 +16,9 @@
 extern "C" {
 #endif
 
-/* Bumped only for changes that are not "append a field at the end" (docs/abi.md). */
-#define CM_ABI_VERSION 1u
+/* Bumped only for changes that are not "append a field at the end" (docs/abi.md). ABI 2: the space
+ * moved from a string made by SDK code when the descriptor was asked for to get_space_json. */
+#define CM_ABI_VERSION 2u
 
 /* The exported entry point's name, as the host looks it up. */
 #define CM_PLUGIN_ENTRY_POINT "cm_plugin_get_descriptor"
@@ -53,8 +55,9 @@ typedef struct cm_plugin_descriptor {
   const char* sdk_version;   /* compactmind SDK version built against, "MAJOR.MINOR.PATCH" (since ABI 1) */
   const char* torch_version; /* LibTorch version built against, e.g. "1.13.0" (since ABI 1) */
   int32_t cxx11_abi;         /* value of _GLIBCXX_USE_CXX11_ABI at build time (since ABI 1) */
-  const char* space_json;    /* declared hyperparameter space, JSON text (docs/abi.md), or {"error": ...}
-                                when declaring it failed; plugin-owned (since ABI 1) */
+  /* ABI 1's space JSON, which SDK code had to build before the host could check anything. Kept so that
+   * no field moves; NULL and never read since ABI 2 (the space comes from get_space_json). */
+  const char* unused_abi1_space_json; /* since ABI 1, unused since ABI 2 */
   /* Creates the method object; *out is owned by the plugin and released with destroy_method. */
   cm_status (*create_method)(cm_method** out); /* since ABI 1 */
   void (*destroy_method)(cm_method* method);   /* since ABI 1 */
@@ -62,7 +65,12 @@ typedef struct cm_plugin_descriptor {
    * resolved (defaults filled in by the host). Never throws. */
   cm_status (*apply)(cm_method* method, cm_model* model, const char* params_json,
                      cm_context* context); /* since ABI 1 */
-  /* ---- End of ABI version 1 — append below only, gated by struct_size. ---- */
+  /* ---- End of ABI version 1 ---- */
+  /* Sets *out_json to the declared hyperparameter space, JSON text (docs/abi.md): plugin-owned,
+   * static, UTF-8. A failure status says why the space could not be declared. The host calls it only
+   * after the ABI and fingerprint checks. Never throws. (since ABI 2) */
+  cm_status (*get_space_json)(const char** out_json);
+  /* ---- End of ABI version 2 — append below only, gated by struct_size. ---- */
 } cm_plugin_descriptor;
 
 typedef const cm_plugin_descriptor* (*cm_plugin_get_descriptor_fn)(void);
@@ -75,7 +83,7 @@ typedef const cm_plugin_descriptor* (*cm_plugin_get_descriptor_fn)(void);
 #ifdef __cplusplus
 } /* extern "C" */
 
-/* Freeze ABI 1's layout: moving any of these is an ABI break. */
+/* Freeze the layout: ABI 2 is ABI 1's fields, unmoved, plus get_space_json; moving any is an ABI break. */
 static_assert(offsetof(cm_plugin_descriptor, abi_version) == 0, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, struct_size) == 4, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, name) == 8, "ABI 1 layout");
@@ -85,11 +93,12 @@ static_assert(offsetof(cm_plugin_descriptor, description) == 32, "ABI 1 layout")
 static_assert(offsetof(cm_plugin_descriptor, sdk_version) == 40, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, torch_version) == 48, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, cxx11_abi) == 56, "ABI 1 layout");
-static_assert(offsetof(cm_plugin_descriptor, space_json) == 64, "ABI 1 layout");
+static_assert(offsetof(cm_plugin_descriptor, unused_abi1_space_json) == 64, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, create_method) == 72, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, destroy_method) == 80, "ABI 1 layout");
 static_assert(offsetof(cm_plugin_descriptor, apply) == 88, "ABI 1 layout");
-static_assert(sizeof(cm_plugin_descriptor) == 96, "ABI 1 size");
+static_assert(offsetof(cm_plugin_descriptor, get_space_json) == 96, "ABI 2 layout");
+static_assert(sizeof(cm_plugin_descriptor) == 104, "ABI 2 size");
 #endif
 
 #endif /* COMPACTMIND_PLUGIN_ABI_H */

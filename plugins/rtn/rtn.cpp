@@ -1,0 +1,67 @@
+// Round-to-nearest weight-only quantization: every decoder linear's weights rounded per group with
+// GPTQ's min-max quantizer (int_quantizer.h), no error feedback — the baseline of GPTQ and AWQ.
+// Stored as compressed-tensors pack-quantized; executed packed (PackedLinear). README.md has the
+// parameters and figures.
+#include "compactmind/log.h"
+#include "compactmind/method.h"
+#include "compactmind/packed_linear.h"
+
+#include <sstream>
+#include <stdexcept>
+
+namespace compactmind::rtn {
+namespace {
+
+// Choices are strings in this SDK's space declarations; the values are integers.
+SpaceBuilder declared_space() {
+  SpaceBuilder space;
+  space.add_categorical("bits", {"2", "3", "4", "8"}, "4");
+  space.add_categorical("group_size", {"-1", "32", "64", "128"}, "-1");
+  space.add_bool("symmetric", false);
+  return space;
+}
+
+int64_t integer_choice(const Params& params, const std::string& name) {
+  const std::string text = params.get_string(name);
+  try {
+    return std::stoll(text);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("rtn: " + name + " '" + text + "' is not an integer");
+  }
+}
+
+class RoundToNearest final : public Method {
+ public:
+  void apply(LlamaModel& model, const Params& params, MethodContext&) override {
+    PackedScheme scheme;
+    scheme.bits = int(integer_choice(params, "bits"));
+    scheme.group_size = integer_choice(params, "group_size");
+    scheme.symmetric = params.get_bool("symmetric");
+    auto slots = model.named_linear_slots();
+    // Every layer checked before any is changed: a refused model is left as it was.
+    for (auto& [name, slot] : slots) {
+      if (name == "lm_head") continue;
+      const DenseLinear& dense = as_dense(**slot, "rtn: " + name);
+      scheme.groups(dense.in_features(), "rtn: " + name);
+    }
+    int64_t converted = 0;
+    for (auto& [name, slot] : slots) {
+      if (name == "lm_head") continue;  // kept in float, as GPTQ's and AWQ's references do
+      *slot = PackedLinear::quantize_rtn(as_dense(**slot, "rtn: " + name).weight, scheme);
+      ++converted;
+    }
+    model.config.source["quantization_config"] =
+        pack_quantized_config(scheme, nullptr, "rtn", {{"method", "rtn"}});
+    std::ostringstream summary;
+    summary << "rtn: W" << scheme.bits << "A16, group size " << scheme.group_size << ", "
+            << (scheme.symmetric ? "symmetric" : "asymmetric") << " (" << converted << " linears)";
+    log_info(summary.str());
+  }
+};
+
+}  // namespace
+}  // namespace compactmind::rtn
+
+COMPACTMIND_PLUGIN(compactmind::rtn::RoundToNearest, "rtn", "1.0.0", CM_KIND_QUANTIZATION,
+                   "Round-to-nearest weight-only int quantization (W2/3/4/8A16, per group), packed; the baseline of GPTQ",
+                   compactmind::rtn::declared_space())
