@@ -38,6 +38,14 @@ using compactmind::bench::CompressionModel;
 
 namespace {
 
+// The kind as `compactmind plugins --json` spells it (compactmind::to_string of the contract's kinds).
+compactmind::PluginKind plugin_kind_named(const std::string& text, const std::string& path) {
+  using compactmind::PluginKind;
+  for (const PluginKind kind : {PluginKind::kPruning, PluginKind::kQuantization, PluginKind::kRetraining, PluginKind::kOther})
+    if (compactmind::to_string(kind) == text) return kind;
+  throw std::runtime_error(path + ": unknown plugin kind '" + text + "' (expected pruning, quantization, retraining or other)");
+}
+
 std::vector<PluginEntry> read_plugins(const std::string& path) {
   std::ifstream file(path);
   if (!file) throw std::runtime_error(path + ": cannot open the plugin list");
@@ -54,7 +62,8 @@ std::vector<PluginEntry> read_plugins(const std::string& path) {
     if (!plugin.contains("name") || !plugin.contains("kind") || !plugin.contains("space"))
       throw std::runtime_error(path + ": a plugin lacks name, kind or space");
     const std::string name = plugin["name"];
-    plugins.push_back({name, parse_plugin_kind(plugin["kind"]), ParameterSpace::parse(plugin["space"].dump(), name)});
+    plugins.push_back({name, plugin_kind_named(plugin["kind"], path),
+                       compactmind::ParameterSpace::parse(plugin["space"].dump(), name)});
   }
   return plugins;
 }

@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+using namespace compactmind;
 using namespace compactmind::search;
 using compactmind::search::testing::space_of;
 
