@@ -26,8 +26,7 @@ class ByteLevelBpe {
   // `model` is tokenizer.json's "model" object; `where` names the file in errors.
   ByteLevelBpe(const nlohmann::json& model, const std::string& where);
 
-  // Pieces already encoded, reused within one encode call (words repeat: in WikiText-2 test.txt
-  // 300 000 tokens come from about 28 000 distinct pieces).
+  // Pieces already encoded, reused within one encode call (natural text repeats its words).
   using PieceCache = std::unordered_map<std::string, std::vector<int32_t>>;
 
   // Appends the ids of one pre-tokenized piece (raw bytes, non-empty).
