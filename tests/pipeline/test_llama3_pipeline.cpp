@@ -18,7 +18,7 @@ namespace {
 constexpr int64_t kSeqlen = 128;
 constexpr int64_t kWindows = 4;
 
-fs::path tiny_llama3() { return fixtures() / "models" / "tiny-llama3"; }
+fs::path tiny_llama3() { return model_dir("tiny-llama3"); }
 
 std::string file_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
