@@ -72,7 +72,7 @@ inline std::filesystem::path tiny_shape(const std::filesystem::path& dir) {
 }
 
 // `compactmind tools random-model` of tiny_shape(); `extra` appends options (--overwrite, --tokenizer-from).
-inline HostResult write_random_model(const std::filesystem::path& out, int seed, const std::vector<std::string>& extra = {}) {
+inline CommandResult write_random_model(const std::filesystem::path& out, int seed, const std::vector<std::string>& extra = {}) {
   std::vector<std::string> arguments = {"tools", "random-model", "--shape", tiny_shape(out.parent_path()).string(),
                                         "--out", out.string(), "--seed", std::to_string(seed), "--threads", "1"};
   arguments.insert(arguments.end(), extra.begin(), extra.end());
@@ -80,7 +80,7 @@ inline HostResult write_random_model(const std::filesystem::path& out, int seed,
 }
 
 // A random model the fixtures' tokenizer (4096 pieces) can drive: `compactmind run` and `search` work on it.
-inline HostResult write_evaluable_model(const std::filesystem::path& out, int seed, const std::vector<std::string>& extra = {}) {
+inline CommandResult write_evaluable_model(const std::filesystem::path& out, int seed, const std::vector<std::string>& extra = {}) {
   const std::filesystem::path shape = out.parent_path() / "evaluable-shape.json";
   write_text(shape, R"({"vocab_size": 4096, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
                         "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 8})");

@@ -113,12 +113,12 @@ TEST_CASE("save: run --save and search --save-best refuse a non-empty folder bef
   const fs::path target = dir / "notes";
   fs::create_directories(target);
   write_text(target / "important.txt", "keep me");
-  const HostResult run = run_host({"run", "--model", tiny_llama2().string(), "--pipeline", "[]", "--save",
+  const CommandResult run = run_host({"run", "--model", tiny_llama2().string(), "--pipeline", "[]", "--save",
                                    target.string(), "--threads", "1"});
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.err, Catch::Contains(refusal(target, kNotEmpty)));
   CHECK_THAT(run.err, !Catch::Contains("threads: "));  // nothing was loaded
-  const HostResult search = run_host({"search", "--model", tiny_llama2().string(), "--save-best", target.string(),
+  const CommandResult search = run_host({"search", "--model", tiny_llama2().string(), "--save-best", target.string(),
                                       "--n-trials", "1", "--threads", "1"});
   CHECK(search.exit_code == 1);
   CHECK_THAT(search.err, Catch::Contains(refusal(target, kNotEmpty)));
