@@ -14,6 +14,9 @@ namespace {
 
 constexpr const char* kLayersKey = "compactmind_layers";
 constexpr double kDefaultRopeTheta = 10000.0;  // transformers' LlamaConfig default
+// The per-layer table is allocated from num_hidden_layers before any tensor is read, so an absurd
+// count (1e9) would take gigabytes; the deepest public LLaMA-family model has 126 layers.
+constexpr int64_t kMaxLayers = 4096;
 
 [[noreturn]] void fail(const fs::path& path, const std::string& problem) {
   throw std::runtime_error("config '" + path.string() + "': " + problem);
@@ -119,6 +122,9 @@ LlamaConfig LlamaConfig::from_json(const json& config, const fs::path& path) {
   result.hidden_size = positive_int(config, "hidden_size", path);
   result.intermediate_size = positive_int(config, "intermediate_size", path);
   result.num_hidden_layers = positive_int(config, "num_hidden_layers", path);
+  if (result.num_hidden_layers > kMaxLayers)
+    fail(path, "\"num_hidden_layers\" is " + std::to_string(result.num_hidden_layers) + ", beyond any real model (at most " +
+                   std::to_string(kMaxLayers) + " here)");
   result.num_attention_heads = positive_int(config, "num_attention_heads", path);
   result.num_key_value_heads = optional_positive_int(config, "num_key_value_heads", result.num_attention_heads, path);
   if (has_value(config, "head_dim")) {

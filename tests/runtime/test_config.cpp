@@ -33,6 +33,15 @@ std::string error_of(const json& config) {
 
 }  // namespace
 
+TEST_CASE("a layer count beyond any real model is refused before anything is allocated", "[config]") {
+  json config = llama2_7b_config();
+  config["num_hidden_layers"] = 1000000000;  // once found by the parser fuzzer: 24 GB of layer shapes
+  CHECK(error_of(config) ==
+        "config 'cfg/config.json': \"num_hidden_layers\" is 1000000000, beyond any real model (at most 4096 here)");
+  config["num_hidden_layers"] = 4096;
+  CHECK(error_of(config) == "(no error)");
+}
+
 TEST_CASE("the transformers-5 form of the fixtures", "[config]") {
   const LlamaConfig config = LlamaConfig::load(fixtures_dir() / "models" / "tiny-gqa" / "config.json");
   CHECK(config.vocab_size == 4096);
