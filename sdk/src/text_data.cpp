@@ -1,5 +1,7 @@
 #include "compactmind/text_data.h"
 
+#include "utf8.h"
+
 #include "compactmind/sha256.h"
 
 #include <cstdio>
@@ -21,41 +23,6 @@ void require_regular_file(const std::filesystem::path& file) {
                              "could block or never end); give a text file");
 }
 
-// The offset of the first byte that does not belong to well-formed UTF-8 (RFC 3629: no overlong
-// forms, no surrogates, nothing above U+10FFFF), or npos.
-size_t first_invalid_utf8(const std::string& text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t size = text.size();
-  size_t i = 0;
-  while (i < size) {
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
-    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-    else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) low = 0xA0;   // overlong
-      if (lead == 0xED) high = 0x9F;  // surrogates
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) low = 0x90;   // overlong
-      if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    if (i + length > size) return i;
-    if (bytes[i + 1] < low || bytes[i + 1] > high) return i;
-    for (size_t k = 2; k < length; ++k)
-      if ((bytes[i + k] & 0xC0) != 0x80) return i;
-    i += length;
-  }
-  return std::string::npos;
-}
-
 std::string read_whole_file(const std::filesystem::path& file) {
   require_regular_file(file);
   std::ifstream in(file, std::ios::binary);
@@ -71,7 +38,7 @@ std::string read_text_file(const std::filesystem::path& text_file) {
   std::string text = read_whole_file(text_file);
   // SentencePiece would turn invalid bytes into unknown pieces and score them silently (a binary file
   // gave PPL 804 210): refuse, at the first offending byte.
-  if (const size_t offset = first_invalid_utf8(text); offset != std::string::npos) {
+  if (const size_t offset = detail::first_invalid_utf8(text); offset != std::string::npos) {
     char byte[8];
     std::snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>(text[offset]));
     throw std::runtime_error("text file '" + text_file.string() + "' is not valid UTF-8: byte " + byte +

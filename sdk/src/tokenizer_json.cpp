@@ -3,6 +3,8 @@
 // model, post-processor; and the decoder in reverse.
 #include "tokenizer_json.h"
 
+#include "utf8.h"
+
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
@@ -32,36 +34,6 @@ json read_json(const fs::path& file) {
 }
 
 std::string type_of(const json& object) { return object.is_object() ? object.value("type", "") : ""; }
-
-// Byte offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or npos.
-size_t invalid_utf8_offset(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t size = text.size();
-  size_t i = 0;
-  while (i < size) {
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-    else if (lead == 0xE0) length = 3, low = 0xA0;
-    else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF) length = 3;
-    else if (lead == 0xED) length = 3, high = 0x9F;
-    else if (lead == 0xF0) length = 4, low = 0x90;
-    else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
-    else if (lead == 0xF4) length = 4, high = 0x8F;
-    else return i;
-    if (i + length > size || bytes[i + 1] < low || bytes[i + 1] > high) return i;
-    for (size_t k = 2; k < length; ++k)
-      if ((bytes[i + k] & 0xC0) != 0x80) return i;
-    i += length;
-  }
-  return std::string_view::npos;
-}
 
 bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
@@ -239,7 +211,7 @@ std::pair<size_t, const TokenizerJson::AddedToken*> TokenizerJson::next_added_to
 }
 
 std::vector<int64_t> TokenizerJson::encode(const std::string& text) const {
-  if (const size_t bad = invalid_utf8_offset(text); bad != std::string_view::npos)
+  if (const size_t bad = first_invalid_utf8(text); bad != std::string_view::npos)
     throw std::runtime_error("cannot tokenize: the text is not valid UTF-8 at byte " + std::to_string(bad));
   std::vector<int64_t> ids;
   ids.reserve(text.size() / 4);
