@@ -19,26 +19,15 @@ namespace compactmind::gptq {
 namespace {
 
 // Defaults as the reference's llama.py (groupsize -1, asymmetric, no act-order, percdamp 0.01,
-// blocksize 128), except bits: the reference's 16 means "do not quantize". Choices are strings in
-// this SDK's space declarations; the values are integers.
+// blocksize 128), except bits: the reference's 16 means "do not quantize". bits, group_size and
+// symmetric are the shared packed-scheme parameters (packed_linear.h).
 SpaceBuilder declared_space() {
   SpaceBuilder space;
-  space.add_categorical("bits", {"2", "3", "4", "8"}, "4");
-  space.add_categorical("group_size", {"-1", "32", "64", "128"}, "-1");
-  space.add_bool("symmetric", false);
+  declare_packed_scheme(space);
   space.add_bool("act_order", false);
   space.add_float("dampening", 0.001, 0.1, 0.01).log_scale().fixed();
   space.add_int("block_size", 32, 256, 128).step(32).fixed();
   return space;
-}
-
-int64_t integer_choice(const Params& params, const std::string& name) {
-  const std::string text = params.get_string(name);
-  try {
-    return std::stoll(text);
-  } catch (const std::exception&) {
-    throw std::invalid_argument("gptq: " + name + " '" + text + "' is not an integer");
-  }
 }
 
 // Running Σ XᵀX over the calibration inputs of one linear, and how many sequences it saw.
@@ -51,9 +40,7 @@ class Gptq final : public Method {
  public:
   void apply(LlamaModel& model, const Params& params, MethodContext& context) override {
     GptqOptions options;
-    options.scheme.bits = int(integer_choice(params, "bits"));
-    options.scheme.group_size = integer_choice(params, "group_size");
-    options.scheme.symmetric = params.get_bool("symmetric");
+    options.scheme = packed_scheme_from(params, "gptq");
     options.act_order = params.get_bool("act_order");
     options.dampening = params.get_float("dampening");
     options.block_size = params.get_int("block_size");

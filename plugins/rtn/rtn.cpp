@@ -12,31 +12,17 @@
 namespace compactmind::rtn {
 namespace {
 
-// Choices are strings in this SDK's space declarations; the values are integers.
+// bits, group_size, symmetric: the shared packed-scheme parameters (packed_linear.h).
 SpaceBuilder declared_space() {
   SpaceBuilder space;
-  space.add_categorical("bits", {"2", "3", "4", "8"}, "4");
-  space.add_categorical("group_size", {"-1", "32", "64", "128"}, "-1");
-  space.add_bool("symmetric", false);
+  declare_packed_scheme(space);
   return space;
-}
-
-int64_t integer_choice(const Params& params, const std::string& name) {
-  const std::string text = params.get_string(name);
-  try {
-    return std::stoll(text);
-  } catch (const std::exception&) {
-    throw std::invalid_argument("rtn: " + name + " '" + text + "' is not an integer");
-  }
 }
 
 class RoundToNearest final : public Method {
  public:
   void apply(LlamaModel& model, const Params& params, MethodContext&) override {
-    PackedScheme scheme;
-    scheme.bits = int(integer_choice(params, "bits"));
-    scheme.group_size = integer_choice(params, "group_size");
-    scheme.symmetric = params.get_bool("symmetric");
+    const PackedScheme scheme = packed_scheme_from(params, "rtn");
     auto slots = model.named_linear_slots();
     // Every layer checked before any is changed: a refused model is left as it was.
     for (auto& [name, slot] : slots) {

@@ -17,16 +17,14 @@ namespace {
 
 SpaceBuilder declared_space() {
   SpaceBuilder space;
-  space.add_categorical("pattern", {"unstructured", "2:4", "4:8"}, "unstructured");
-  space.add_float("sparsity", 0.0, 0.9, 0.5).when("pattern", "unstructured");  // N:M implies its own
+  declare_sparsity_space(space);
   return space;
 }
 
 class Wanda final : public Method {
  public:
   void apply(LlamaModel& model, const Params& params, MethodContext& context) override {
-    const SparsityPattern pattern = parse_sparsity_pattern(params.get_string("pattern"));
-    const double sparsity = pattern.structured() ? pattern.sparsity() : params.get_float("sparsity");
+    const auto [pattern, sparsity] = sparsity_choice_from(params);
     // Every layer checked before the calibration: a refused model is left unchanged.
     std::map<std::string, DenseLinear*> targets;
     for (auto& [name, linear] : model.named_linears()) {

@@ -244,4 +244,26 @@ at::Tensor PackedLinear::levels() const {
 
 int64_t forward_buffer_bytes() { return int64_t(thread_buffer().size() * sizeof(float)); }
 
+void declare_packed_scheme(SpaceBuilder& space) {
+  space.add_categorical("bits", {"2", "3", "4", "8"}, "4");
+  space.add_categorical("group_size", {"-1", "32", "64", "128"}, "-1");
+  space.add_bool("symmetric", false);
+}
+
+PackedScheme packed_scheme_from(const Params& params, const std::string& method) {
+  auto integer_choice = [&](const std::string& name) {
+    const std::string text = params.get_string(name);
+    try {
+      return std::stoll(text);
+    } catch (const std::exception&) {
+      throw std::invalid_argument(method + ": " + name + " '" + text + "' is not an integer");
+    }
+  };
+  PackedScheme scheme;
+  scheme.bits = int(integer_choice("bits"));
+  scheme.group_size = integer_choice("group_size");
+  scheme.symmetric = params.get_bool("symmetric");
+  return scheme;
+}
+
 }  // namespace compactmind

@@ -43,4 +43,16 @@ at::Tensor pruning_mask(const at::Tensor& metric, const SparsityPattern& pattern
   return mask.scatter_(1, order.narrow(1, 0, pruned), true);
 }
 
+void declare_sparsity_space(SpaceBuilder& space) {
+  space.add_categorical("pattern", {"unstructured", "2:4", "4:8"}, "unstructured");
+  space.add_float("sparsity", 0.0, 0.9, 0.5).when("pattern", "unstructured");
+}
+
+SparsityChoice sparsity_choice_from(const Params& params) {
+  SparsityChoice choice;
+  choice.pattern = parse_sparsity_pattern(params.get_string("pattern"));
+  choice.sparsity = choice.pattern.structured() ? choice.pattern.sparsity() : params.get_float("sparsity");
+  return choice;
+}
+
 }  // namespace compactmind

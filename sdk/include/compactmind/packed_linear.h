@@ -16,6 +16,7 @@
 
 #include "compactmind/int_quantizer.h"
 #include "compactmind/linear.h"
+#include "compactmind/param_space.h"
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,13 @@ struct PackedScheme {
   // Groups of a row of `in_features` columns; throws unless group_size divides in_features.
   int64_t groups(int64_t in_features, const std::string& where) const;
 };
+
+// The weight-quantization parameters every packed-format method declares the same way (rtn, gptq,
+// ...): bits {2, 3, 4, 8} (default 4), group_size {-1, 32, 64, 128} (default -1, per channel, as the
+// GPTQ reference) and symmetric (default false). Choices are strings in space declarations.
+void declare_packed_scheme(SpaceBuilder& space);
+// Those parameters read back; errors name `method`.
+PackedScheme packed_scheme_from(const Params& params, const std::string& method);
 
 class PackedLinear final : public Linear {
  public:

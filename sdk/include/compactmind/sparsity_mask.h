@@ -4,6 +4,8 @@
 // consecutive input weights of a row).
 #pragma once
 
+#include "compactmind/param_space.h"
+
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -20,6 +22,16 @@ struct SparsityPattern {
 
 // "unstructured", "2:4" or "4:8"; throws std::invalid_argument naming the text.
 SparsityPattern parse_sparsity_pattern(const std::string& text);
+
+// The parameters every one-shot pruning method declares the same way (magnitude, wanda, ...):
+// pattern {unstructured, 2:4, 4:8} and sparsity (0 to 0.9, default 0.5; only for unstructured:
+// an N:M pattern implies its own).
+void declare_sparsity_space(SpaceBuilder& space);
+struct SparsityChoice {
+  SparsityPattern pattern;
+  double sparsity = 0.0;
+};
+SparsityChoice sparsity_choice_from(const Params& params);
 
 enum class UnstructuredScope {
   kLayer,  // the smallest metrics of the whole matrix (Wanda's prune_magnitude: metric <= the
